@@ -1,0 +1,173 @@
+// Command grade grades a wirelab submission: it builds the student's programs,
+// runs each case's hidden specs against them with real sockets in a network
+// namespace of their own, checks the written artifacts, and prints a score
+// with evidence and hints. See the README for the flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/wirelab/wirelab/grader/engine"
+	"github.com/wirelab/wirelab/grader/report"
+)
+
+func main() {
+	if len(os.Args) == 3 && os.Args[1] == engine.ChildCommand {
+		os.Exit(engine.RunChild(os.Args[2]))
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// caseList is a repeatable --case flag.
+type caseList []string
+
+func (c *caseList) String() string     { return strings.Join(*c, ",") }
+func (c *caseList) Set(v string) error { *c = append(*c, v); return nil }
+
+// run is the command without process exits: 0 when grading ran (whatever the
+// score, unless --fail-under), 1 below --fail-under, 2 when grading could not run.
+func run(args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("grade", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	var (
+		cases      caseList
+		from       = flags.String("from", "", "with one --case: take that case's programs and artifact from `DIR` instead of skeletons/SLUG")
+		mutantDir  = flags.String("mutant", "", "with one --case: apply the mutant in `DIR` over --from (selftest and instructors)")
+		seedFlag   = flags.String("seed", "", "replay the randomized hidden parameters of an earlier run (`N`, printed in every report)")
+		outDir     = flags.String("out", "", "write report.json, junit.xml and report.md into `DIR`")
+		failUnder  = flags.Float64("fail-under", -1, "exit 1 when the score is below `PERCENT` (for CI)")
+		instructor = flags.Bool("instructor", false, "show the evidence of hidden criteria")
+		color      = flags.String("color", "auto", "color the terminal output: auto, always or never")
+		quiet      = flags.Bool("quiet", false, "no progress lines, only the summary")
+	)
+	flags.Var(&cases, "case", "grade only this case `SLUG` (repeatable); cases: "+strings.Join(engine.Slugs(), ", "))
+	flags.Usage = func() {
+		fmt.Fprintf(stderr, "usage: grade [flags] [DIR]\n\nGrades the submission rooted at DIR (default: the current directory).\n\nflags:\n")
+		flags.PrintDefaults()
+	}
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if flags.NArg() > 1 {
+		fmt.Fprintf(stderr, "grade: one submission directory at most, got %q\n", flags.Args())
+		return 2
+	}
+	root := "."
+	if flags.NArg() == 1 {
+		root = flags.Arg(0)
+	}
+	if st, err := os.Stat(filepath.Join(root, "go.mod")); err != nil || st.IsDir() {
+		fmt.Fprintf(stderr, "grade: %s is not a submission: it has no go.mod (run grade from the root of your wirelab checkout, or give its path)\n", root)
+		return 2
+	}
+	seed := engine.NewSeed()
+	if *seedFlag != "" {
+		n, err := strconv.ParseInt(*seedFlag, 10, 64)
+		if err != nil || n < 0 {
+			fmt.Fprintf(stderr, "grade: --seed wants a non-negative whole number, got %q\n", *seedFlag)
+			return 2
+		}
+		seed = n
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "grade: cannot find my own executable: %v\n", err)
+		return 2
+	}
+	opt := report.SummaryOptions{Color: useColor(*color, stdout)}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(stdout, "wirelab grade: seed %d\n", seed)
+	r, err := engine.Run(ctx, engine.Options{
+		Root: root, Cases: cases, From: *from, Mutant: *mutantDir, Seed: seed,
+		Instructor: *instructor, Executable: exe,
+		Progress: func(ev report.ProgressEvent) {
+			if !*quiet {
+				report.WriteProgress(stdout, ev, opt)
+			}
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "grade: %v\n", err)
+		return 2
+	}
+	fmt.Fprintln(stdout)
+	if err := report.WriteSummary(stdout, r, opt); err != nil {
+		fmt.Fprintf(stderr, "grade: %v\n", err)
+		return 2
+	}
+	if *outDir != "" {
+		if err := writeFiles(*outDir, r); err != nil {
+			fmt.Fprintf(stderr, "grade: %v\n", err)
+			return 2
+		}
+		fmt.Fprintf(stdout, "reports written to %s (report.json, junit.xml, report.md)\n", *outDir)
+	}
+	if *failUnder >= 0 && r.Percent() < *failUnder {
+		fmt.Fprintf(stderr, "grade: score %.1f%% is below --fail-under %.1f%%\n", r.Percent(), *failUnder)
+		return 1
+	}
+	return 0
+}
+
+// writeFiles writes the three report files into dir.
+func writeFiles(dir string, r *report.Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	writers := []struct {
+		name  string
+		write func(io.Writer, *report.Report) error
+	}{
+		{"report.json", report.WriteJSON},
+		{"junit.xml", report.WriteJUnit},
+		{"report.md", report.WriteMarkdown},
+	}
+	for _, w := range writers {
+		f, err := os.Create(filepath.Join(dir, w.name))
+		if err != nil {
+			return err
+		}
+		err = w.write(f, r)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", w.name, err)
+		}
+	}
+	return nil
+}
+
+// useColor decides whether to color the terminal output.
+func useColor(mode string, w io.Writer) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,43 @@
+// Package engine grades a submission: for each case it builds the student's
+// programs, runs the case's hidden specs in a sandbox child with a network
+// namespace of its own, checks the written artifact, and scores everything
+// against the rubric; then it evaluates the module's completion standard.
+//
+// The parent never trusts the child for a verdict: a child that crashes, hangs
+// or is killed still yields a complete report, with the reason as evidence.
+package engine
+
+import (
+	"github.com/wirelab/wirelab/grader/specs/backlog"
+)
+
+// caseDef is what the engine knows about a case besides its rubric.
+type caseDef struct {
+	Slug     string
+	Label    string            // Ginkgo label of the case's specs
+	Programs []string          // program directories under skeletons/<slug>/, built and handed to the specs
+	Sysctls  map[string]string // set inside the case's network namespace
+}
+
+// catalog lists the cases in module order.
+var catalog = []caseDef{
+	{Slug: "01-backlog", Label: backlog.CaseLabel, Programs: []string{"server"}, Sysctls: backlog.Sysctls},
+}
+
+// Slugs lists every case the grader knows, in module order.
+func Slugs() []string {
+	out := make([]string, len(catalog))
+	for i, c := range catalog {
+		out[i] = c.Slug
+	}
+	return out
+}
+
+func lookup(slug string) (caseDef, bool) {
+	for _, c := range catalog {
+		if c.Slug == slug {
+			return c, true
+		}
+	}
+	return caseDef{}, false
+}

@@ -1,0 +1,237 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/wirelab/wirelab/grader/artifact"
+	"github.com/wirelab/wirelab/grader/build"
+	"github.com/wirelab/wirelab/grader/lab"
+	"github.com/wirelab/wirelab/grader/mutant"
+	"github.com/wirelab/wirelab/grader/report"
+	"github.com/wirelab/wirelab/grader/rubric"
+	"github.com/wirelab/wirelab/grader/sandbox"
+	"github.com/wirelab/wirelab/rubrics"
+)
+
+// Options says what to grade and how.
+type Options struct {
+	Root       string   // the submission: a checkout of the module
+	Cases      []string // case slugs; empty means every case
+	From       string   // with exactly one case: take programs and artifact from here, not skeletons/<slug>
+	Mutant     string   // a mutant directory applied over From (the selftest and instructors)
+	Seed       int64    // seed of every randomized hidden parameter
+	Instructor bool     // show evidence of hidden criteria
+	Now        time.Time
+	Executable string                     // the grade binary, re-executed as the sandbox child
+	Rubrics    fs.FS                      // rubric files; nil means the embedded ones
+	Progress   func(report.ProgressEvent) // called as each spec finishes; may be nil
+}
+
+// CaseTimeout bounds one case's sandbox child (scaled by WIRELAB_TIMEOUT_SCALE).
+const CaseTimeout = 4 * time.Minute
+
+// NewSeed picks a seed for a run that was not given one.
+func NewSeed() int64 { return rand.Int64N(1 << 31) }
+
+// Run grades the submission. An error means grading could not run at all
+// (bad options, a malformed rubric); everything the submission does wrong is
+// in the report instead.
+func Run(ctx context.Context, opt Options) (*report.Report, error) {
+	if opt.Rubrics == nil {
+		opt.Rubrics = rubrics.Files
+	}
+	if opt.Now.IsZero() {
+		opt.Now = time.Now()
+	}
+	slugs := opt.Cases
+	if len(slugs) == 0 {
+		slugs = Slugs()
+	}
+	if (opt.From != "" || opt.Mutant != "") && len(slugs) != 1 {
+		return nil, errors.New("--from and --mutant need exactly one --case")
+	}
+	module, err := loadModule(opt.Rubrics)
+	if err != nil {
+		return nil, err
+	}
+	type planned struct {
+		def caseDef
+		rub *rubric.Case
+	}
+	var plan []planned
+	for _, slug := range slugs {
+		def, ok := lookup(slug)
+		if !ok {
+			return nil, fmt.Errorf("unknown case %q (known: %s)", slug, strings.Join(Slugs(), ", "))
+		}
+		rub, err := loadCase(opt.Rubrics, slug)
+		if err != nil {
+			return nil, err
+		}
+		plan = append(plan, planned{def, rub})
+	}
+	work, err := os.MkdirTemp("", "wirelab-grade-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+
+	start := time.Now()
+	r := &report.Report{
+		Schema:      report.SchemaVersion,
+		Submission:  opt.Root,
+		Seed:        opt.Seed,
+		Instructor:  opt.Instructor,
+		StartedAt:   start.UTC().Truncate(time.Second),
+		Environment: []string{"each case runs in " + sandbox.CurrentMode().String()},
+	}
+	for _, p := range plan {
+		g := &caseGrader{opt: opt, def: p.def, rub: p.rub, work: filepath.Join(work, p.def.Slug)}
+		r.Cases = append(r.Cases, g.grade(ctx))
+	}
+	r.Completion = module.Evaluate(r.Cases)
+	r.Recompute()
+	r.Duration = report.SecondsOf(time.Since(start))
+	return r, nil
+}
+
+func loadModule(files fs.FS) (*rubric.Module, error) {
+	data, err := fs.ReadFile(files, rubrics.ModuleFile)
+	if err != nil {
+		return nil, fmt.Errorf("rubrics: %w", err)
+	}
+	return rubric.ParseModule("rubrics/"+rubrics.ModuleFile, data)
+}
+
+func loadCase(files fs.FS, slug string) (*rubric.Case, error) {
+	data, err := fs.ReadFile(files, rubrics.CaseFile(slug))
+	if err != nil {
+		return nil, fmt.Errorf("rubrics: no rubric for case %s: %w", slug, err)
+	}
+	return rubric.ParseCase("rubrics/"+rubrics.CaseFile(slug), data)
+}
+
+// caseGrader grades one case.
+type caseGrader struct {
+	opt  Options
+	def  caseDef
+	rub  *rubric.Case
+	work string // scratch directory of this case
+}
+
+// sourceDir is where the case's programs and artifact are read from.
+func (g *caseGrader) sourceDir() string {
+	if g.opt.From != "" {
+		return g.opt.From
+	}
+	return filepath.Join(g.opt.Root, "skeletons", g.def.Slug)
+}
+
+func (g *caseGrader) grade(ctx context.Context) report.Case {
+	start := time.Now()
+	if err := os.MkdirAll(filepath.Join(g.work, "bin"), 0o755); err != nil {
+		return g.score(nil, nil, "the grader could not create its work directory: "+err.Error(), report.Error, start)
+	}
+	art := g.checkArtifact()
+	if problem, status := g.buildPrograms(ctx); problem != "" {
+		return g.score(nil, art, problem, status, start)
+	}
+	results, problem, status := g.runSpecs(ctx)
+	return g.score(results, art, problem, status, start)
+}
+
+func (g *caseGrader) score(results []rubric.SpecResult, art *report.Artifact, problem string, status report.Status, start time.Time) report.Case {
+	rc := g.rub.Score(results, art, rubric.ScoreOptions{
+		Instructor: g.opt.Instructor, Now: g.opt.Now, Problem: problem, ProblemStatus: status,
+	})
+	rc.Duration = report.SecondsOf(time.Since(start))
+	return rc
+}
+
+// buildPrograms compiles every program of the case. A compile error fails the
+// case's criteria with the compiler's message; the other cases still run.
+func (g *caseGrader) buildPrograms(ctx context.Context) (string, report.Status) {
+	overlay := ""
+	if g.opt.Mutant != "" {
+		m, err := mutant.Load(g.opt.Mutant)
+		if err != nil {
+			return "the grader could not load the mutant: " + err.Error(), report.Error
+		}
+		if overlay, err = m.Overlay(g.sourceDir(), g.work); err != nil {
+			return "the grader could not apply the mutant: " + err.Error(), report.Error
+		}
+	}
+	for _, prog := range g.def.Programs {
+		err := build.Program(ctx, build.Options{
+			Root:    g.opt.Root,
+			Dir:     filepath.Join(g.sourceDir(), prog),
+			Out:     filepath.Join(g.work, "bin", prog),
+			Overlay: overlay,
+		})
+		var ce *build.CompileError
+		switch {
+		case errors.As(err, &ce):
+			return fmt.Sprintf("%s does not compile, so its behaviour could not be checked. The compiler said:\n%s", ce.Program, ce.Output), report.Failed
+		case err != nil:
+			return "the grader could not run the Go toolchain: " + err.Error(), report.Error
+		}
+	}
+	return "", ""
+}
+
+// checkArtifact checks the case's written artifact, if the rubric has one.
+func (g *caseGrader) checkArtifact() *report.Artifact {
+	spec := g.rub.Artifact
+	if spec == nil {
+		return nil
+	}
+	path := filepath.Join(g.sourceDir(), spec.File)
+	shown := displayPath(g.opt.Root, path)
+	art := &report.Artifact{File: shown}
+	content, err := os.ReadFile(path)
+	if err != nil {
+		art.Status = report.Failed
+		art.Findings = []report.Finding{{Message: fmt.Sprintf("%s was not found; start from the template skeletons/%s/%s", shown, g.def.Slug, spec.File)}}
+		return art
+	}
+	res, err := artifact.Check(spec.Check, shown, content)
+	if err != nil { // an unknown check is a rubric mistake
+		art.Status = report.Error
+		art.Findings = []report.Finding{{Message: err.Error()}}
+		return art
+	}
+	art.Status = report.Failed
+	if res.Passed {
+		art.Status = report.Passed
+	}
+	art.Findings = res.Findings
+	art.Tags = res.Tags
+	return art
+}
+
+func displayPath(root, path string) string {
+	absRoot, err1 := filepath.Abs(root)
+	abs, err2 := filepath.Abs(path)
+	if err1 == nil && err2 == nil {
+		if rel, err := filepath.Rel(absRoot, abs); err == nil && !strings.HasPrefix(rel, "..") {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return path
+}
+
+// childEnv is the environment the specs read through lab.CurrentEnv.
+func (g *caseGrader) childEnv() []string {
+	return []string{
+		lab.EnvBinDir + "=" + filepath.Join(g.work, "bin"),
+		fmt.Sprintf("%s=%d", lab.EnvSeed, g.opt.Seed),
+	}
+}

@@ -1,0 +1,122 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wirelab/wirelab/grader/lab"
+	"github.com/wirelab/wirelab/grader/report"
+	"github.com/wirelab/wirelab/grader/rubric"
+	"github.com/wirelab/wirelab/grader/sandbox"
+	"github.com/wirelab/wirelab/grader/suite"
+)
+
+// runSpecs runs the case's specs in a sandbox child and collects their
+// outcomes as they stream in. If the child cannot start, crashes or runs out
+// of time, the specs that finished keep their verdicts and the problem explains
+// the rest.
+func (g *caseGrader) runSpecs(ctx context.Context) ([]rubric.SpecResult, string, report.Status) {
+	mode := sandbox.CurrentMode()
+	cmd := sandbox.Command(mode, g.opt.Executable, ChildCommand, g.def.Slug)
+	cmd.Env = append(cmd.Env, g.childEnv()...)
+	output := lab.NewTailBuffer(32 << 10)
+	cmd.Stdout, cmd.Stderr = output, output
+	events, eventsW, err := os.Pipe()
+	if err != nil {
+		return nil, "the grader could not create a pipe: " + err.Error(), report.Error
+	}
+	defer events.Close()
+	cmd.ExtraFiles = []*os.File{eventsW}
+	err = sandbox.Start(mode, cmd)
+	eventsW.Close()
+	var unavailable *sandbox.UnavailableError
+	switch {
+	case errors.As(err, &unavailable):
+		return nil, "not graded: " + unavailable.Error(), report.Skipped
+	case err != nil:
+		return nil, "the grader could not start the case's sandbox: " + err.Error(), report.Error
+	}
+
+	results := make(chan []rubric.SpecResult, 1)
+	go func() { results <- g.readEvents(events) }()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	limit := lab.Scaled(CaseTimeout)
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	var problem string
+	select {
+	case err = <-exited:
+		if err != nil {
+			problem = fmt.Sprintf("the grader's sandbox for this case ended early (%v)", err)
+		}
+	case <-timer.C:
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+		problem = fmt.Sprintf("the grader stopped this case after %v; a program may have hung a check", limit)
+	case <-ctx.Done():
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+		problem = "grading was interrupted"
+	}
+	got := <-results
+	if problem != "" {
+		if tail := strings.TrimSpace(output.String()); tail != "" {
+			problem += "; its last output:\n" + lastLines(tail, 15)
+		}
+		return got, problem, report.Error
+	}
+	return got, "", ""
+}
+
+// readEvents decodes the child's event stream until it closes, reporting
+// progress as each spec finishes.
+func (g *caseGrader) readEvents(events *os.File) []rubric.SpecResult {
+	var out []rubric.SpecResult
+	dec := json.NewDecoder(events)
+	for {
+		var ev suite.Event
+		if err := dec.Decode(&ev); err != nil {
+			return out
+		}
+		out = append(out, rubric.SpecResult{
+			Criterion: ev.Criterion, Text: ev.Text, Status: ev.Status,
+			Message: ev.Message, Evidence: ev.Evidence, Duration: ev.Duration,
+		})
+		if g.opt.Progress != nil {
+			g.opt.Progress(report.ProgressEvent{
+				Case: g.def.Slug, Criterion: ev.Criterion, Title: g.title(ev.Criterion),
+				Status: ev.Status, Duration: ev.Duration, Message: firstLine(ev.Message),
+			})
+		}
+	}
+}
+
+func (g *caseGrader) title(id string) string {
+	for _, c := range g.rub.Criteria {
+		if c.ID == id {
+			return c.Title
+		}
+	}
+	return id
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

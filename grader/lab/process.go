@@ -1,0 +1,170 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Output bounds: a student program may print anything; we keep the tail.
+const (
+	stdoutKeep = 256 << 10
+	stderrKeep = 64 << 10
+)
+
+// Process is a student program started by a spec, in its own process group,
+// killed if the grader dies, with bounded output capture.
+type Process struct {
+	Name   string // e.g. "server", used in messages
+	cmd    *exec.Cmd
+	stdout *TailBuffer
+	stderr *TailBuffer
+	done   chan struct{}
+	state  *os.ProcessState
+	err    error
+}
+
+// Start runs the program at path with args. The program inherits the sandbox's
+// network namespace. It is not waited for; use AwaitListening or Exited.
+func Start(path string, args ...string) (*Process, error) {
+	p := &Process{
+		Name:   filepath.Base(path),
+		cmd:    exec.Command(path, args...),
+		stdout: NewTailBuffer(stdoutKeep),
+		stderr: NewTailBuffer(stderrKeep),
+		done:   make(chan struct{}),
+	}
+	p.cmd.Stdout = p.stdout
+	p.cmd.Stderr = p.stderr
+	p.cmd.Env = append(os.Environ(), "GOTRACEBACK=single")
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setpgid:   true,            // signals go to the program and anything it started
+		Pdeathsig: syscall.SIGKILL, // never outlive the sandbox child
+	}
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("could not start %s: %w", p.Name, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		p.state = p.cmd.ProcessState
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// Pid is the program's process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Exited is closed when the program has exited.
+func (p *Process) Exited() <-chan struct{} { return p.done }
+
+// HasExited reports whether the program has exited.
+func (p *Process) HasExited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// ExitDescription says how the program ended, in words: "exited with status 2",
+// "was killed by signal SIGKILL", or "is still running".
+func (p *Process) ExitDescription() string {
+	if !p.HasExited() {
+		return "is still running"
+	}
+	if p.state == nil {
+		return fmt.Sprintf("could not be waited for: %v", p.err)
+	}
+	if ws, ok := p.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return fmt.Sprintf("was killed by signal %s", signalName(ws.Signal()))
+	}
+	return fmt.Sprintf("exited with status %d", p.state.ExitCode())
+}
+
+// ExitCode is the exit status, or -1 if killed by a signal or still running.
+func (p *Process) ExitCode() int {
+	if !p.HasExited() || p.state == nil {
+		return -1
+	}
+	return p.state.ExitCode()
+}
+
+// Signal sends sig to the program's process group.
+func (p *Process) Signal(sig syscall.Signal) error {
+	if p.HasExited() {
+		return nil
+	}
+	err := syscall.Kill(-p.Pid(), sig)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	return err
+}
+
+// Stop ends the program: SIGTERM, then SIGKILL after grace. It returns once the
+// program has exited. Stopping an exited program does nothing.
+func (p *Process) Stop(grace time.Duration) {
+	if p.HasExited() {
+		return
+	}
+	p.Signal(syscall.SIGCONT) // a stopped process cannot handle SIGTERM
+	p.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		p.Signal(syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// AwaitExit waits for the program to exit, up to timeout. It reports whether it did.
+func (p *Process) AwaitExit(ctx context.Context, timeout time.Duration) bool {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+// Stdout is the kept tail of the program's standard output.
+func (p *Process) Stdout() string { return p.stdout.String() }
+
+// StderrTail is the last n lines of the program's standard error.
+func (p *Process) StderrTail(n int) []string { return p.stderr.Lines(n) }
+
+// LogEvidence renders the last lines of stderr for a report, or says there were none.
+func (p *Process) LogEvidence(n int) string {
+	lines := p.StderrTail(n)
+	if len(lines) == 0 {
+		return fmt.Sprintf("%s wrote nothing to stderr", p.Name)
+	}
+	head := fmt.Sprintf("last %d line(s) of %s's stderr", len(lines), p.Name)
+	if d := p.stderr.Dropped(); d > 0 {
+		head += fmt.Sprintf(" (%d earlier bytes not kept)", d)
+	}
+	return head + ":\n" + strings.Join(lines, "\n")
+}
+
+func signalName(s syscall.Signal) string {
+	names := map[syscall.Signal]string{
+		syscall.SIGKILL: "SIGKILL", syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT",
+		syscall.SIGSEGV: "SIGSEGV", syscall.SIGABRT: "SIGABRT", syscall.SIGPIPE: "SIGPIPE",
+		syscall.SIGBUS: "SIGBUS", syscall.SIGQUIT: "SIGQUIT",
+	}
+	if n, ok := names[s]; ok {
+		return n
+	}
+	return s.String()
+}

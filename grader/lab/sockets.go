@@ -1,0 +1,193 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// TCPState is a TCP state as the kernel numbers it (include/net/tcp_states.h).
+type TCPState uint8
+
+// The TCP states of RFC 9293 as Linux reports them.
+const (
+	Established TCPState = 1
+	SynSent     TCPState = 2
+	SynRecv     TCPState = 3
+	FinWait1    TCPState = 4
+	FinWait2    TCPState = 5
+	TimeWait    TCPState = 6
+	Close       TCPState = 7
+	CloseWait   TCPState = 8
+	LastAck     TCPState = 9
+	Listen      TCPState = 10
+	Closing     TCPState = 11
+)
+
+var stateNames = [...]string{"", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
+	"TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING"}
+
+func (s TCPState) String() string {
+	if int(s) < len(stateNames) && s != 0 {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("STATE(%d)", s)
+}
+
+// Socket is one row of the kernel's TCP socket table, read through inet_diag.
+// For a LISTEN socket, RecvQ is the current accept-queue length and SendQ the
+// backlog limit (what `ss -lnt` shows as Recv-Q and Send-Q).
+type Socket struct {
+	State  TCPState
+	Local  netip.AddrPort
+	Remote netip.AddrPort
+	RecvQ  uint32
+	SendQ  uint32
+	Inode  uint32
+}
+
+// TCPSockets dumps every TCP socket (IPv4 and IPv6) of the current network namespace.
+func TCPSockets() ([]Socket, error) {
+	var out []Socket
+	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		rows, err := netlink.SocketDiagTCP(family)
+		if err != nil {
+			return nil, fmt.Errorf("lab: inet_diag dump: %w", err)
+		}
+		for _, r := range rows {
+			out = append(out, Socket{
+				State:  TCPState(r.State),
+				Local:  addrPort(r.ID.Source, r.ID.SourcePort),
+				Remote: addrPort(r.ID.Destination, r.ID.DestinationPort),
+				RecvQ:  r.RQueue,
+				SendQ:  r.WQueue,
+				Inode:  r.INode,
+			})
+		}
+	}
+	return out, nil
+}
+
+func addrPort(ip []byte, port uint16) netip.AddrPort {
+	a, _ := netip.AddrFromSlice(ip)
+	return netip.AddrPortFrom(a.Unmap(), port)
+}
+
+// Listener returns the LISTEN socket bound to port, if there is one.
+func Listener(port uint16) (Socket, bool, error) {
+	socks, err := TCPSockets()
+	if err != nil {
+		return Socket{}, false, err
+	}
+	for _, s := range socks {
+		if s.State == Listen && s.Local.Port() == port {
+			return s, true, nil
+		}
+	}
+	return Socket{}, false, nil
+}
+
+// Connections returns the sockets on the local port (excluding LISTEN),
+// i.e. the server side of its connections.
+func Connections(port uint16) ([]Socket, error) {
+	socks, err := TCPSockets()
+	if err != nil {
+		return nil, err
+	}
+	var out []Socket
+	for _, s := range socks {
+		if s.State != Listen && s.Local.Port() == port {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// CountStates tallies sockets by state, e.g. "ESTABLISHED 12, TIME_WAIT 3".
+func CountStates(socks []Socket) string {
+	counts := map[TCPState]int{}
+	for _, s := range socks {
+		counts[s.State]++
+	}
+	var parts []string
+	for st := Established; st <= Closing; st++ {
+		if n := counts[st]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", st, n))
+		}
+	}
+	if len(parts) == 0 {
+		return "no sockets"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// pollInterval is how often the lab looks at the kernel while waiting for a
+// state to appear. Waiting is always for an observed state, never a guess.
+const pollInterval = 2 * time.Millisecond
+
+// Await polls cond until it returns true, returns an error, ctx ends, or the
+// timeout passes. It is the one waiting loop of the lab.
+func Await(ctx context.Context, timeout time.Duration, cond func() (bool, error)) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		ok, err := cond()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return context.DeadlineExceeded
+		case <-tick.C:
+		}
+	}
+}
+
+// NotListeningError explains why a program never became ready.
+type NotListeningError struct {
+	Program string
+	Port    uint16
+	Reason  string // what happened instead
+	Log     string // the program's last stderr lines
+}
+
+func (e *NotListeningError) Error() string {
+	return fmt.Sprintf("%s did not start listening on port %d: %s\n%s", e.Program, e.Port, e.Reason, e.Log)
+}
+
+// AwaitListening waits until a LISTEN socket on port appears in the kernel's
+// socket table while the program is still running. If the program exits first,
+// the error says so with its exit status and last log lines.
+func (p *Process) AwaitListening(ctx context.Context, port uint16, timeout time.Duration) error {
+	err := Await(ctx, timeout, func() (bool, error) {
+		if p.HasExited() {
+			return false, errExited
+		}
+		_, ok, err := Listener(port)
+		return ok, err
+	})
+	switch {
+	case err == nil:
+		return nil
+	case err == errExited:
+		return &NotListeningError{p.Name, port, fmt.Sprintf("it %s before it listened", p.ExitDescription()), p.LogEvidence(15)}
+	case err == context.DeadlineExceeded:
+		return &NotListeningError{p.Name, port, fmt.Sprintf("no LISTEN socket on port %d appeared within %v (it is still running; is it listening on the -addr it was given?)", port, timeout), p.LogEvidence(15)}
+	default:
+		return err
+	}
+}
+
+var errExited = fmt.Errorf("program exited")

@@ -1,0 +1,140 @@
+// Package sandbox runs one case of the grader in a child process with a fresh
+// network namespace of its own: as root a plain network namespace, otherwise a
+// user namespace (uid 0 inside) plus a network namespace. Nothing the student's
+// programs do can reach the outside world, kernel counters start from zero,
+// and the namespace disappears with the child.
+//
+// The parent side is Command; the child side is Enter, called first thing in
+// the re-executed grader.
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/vishvananda/netlink"
+)
+
+// Mode is how the child gets its network namespace.
+type Mode int
+
+const (
+	// RootNetns: the grader runs as root; the child gets CLONE_NEWNET.
+	RootNetns Mode = iota
+	// UserNetns: unprivileged; the child gets CLONE_NEWUSER|CLONE_NEWNET, uid 0 inside.
+	UserNetns
+)
+
+// CurrentMode picks the mode for this process's privileges.
+func CurrentMode() Mode {
+	if os.Geteuid() == 0 {
+		return RootNetns
+	}
+	return UserNetns
+}
+
+func (m Mode) String() string {
+	if m == RootNetns {
+		return "a fresh network namespace (running as root)"
+	}
+	return "a fresh user + network namespace (running unprivileged)"
+}
+
+// EnvSandboxed is set in the child's environment so that Enter can refuse to
+// run specs outside a namespace the grader made.
+const EnvSandboxed = "WIRELAB_SANDBOXED"
+
+// Command returns the command that re-executes path with args in a fresh
+// namespace. The child is killed if the grader dies, and runs in its own
+// process group so that it can be stopped with everything it started.
+func Command(mode Mode, path string, args ...string) *exec.Cmd {
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), EnvSandboxed+"=1")
+	attr := &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWNET,
+		Pdeathsig:  syscall.SIGKILL,
+		Setpgid:    true,
+	}
+	if mode == UserNetns {
+		attr.Cloneflags |= syscall.CLONE_NEWUSER
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+		attr.GidMappingsEnableSetgroups = false
+	}
+	cmd.SysProcAttr = attr
+	return cmd
+}
+
+// UnavailableError says why no namespace could be made and what to do about it.
+type UnavailableError struct {
+	Mode Mode
+	Err  error
+}
+
+func (e *UnavailableError) Error() string {
+	advice := "run the grader as root (sudo make grade)"
+	if e.Mode == UserNetns {
+		advice = "run the grader as root (sudo make grade), or allow unprivileged user namespaces " +
+			"(sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 also " +
+			"kernel.apparmor_restrict_unprivileged_userns=0)"
+	}
+	return fmt.Sprintf("could not create %s: %v; %s", e.Mode, e.Err, advice)
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Start starts cmd (from Command) and turns a namespace failure into an UnavailableError.
+func Start(mode Mode, cmd *exec.Cmd) error {
+	err := cmd.Start()
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC) {
+		return &UnavailableError{Mode: mode, Err: err}
+	}
+	return fmt.Errorf("sandbox: start %s: %w", cmd.Path, err)
+}
+
+// Enter prepares the namespace from the inside: it checks that the grader made
+// it, brings loopback up (bind to 127.0.0.1 fails until lo is up), writes the
+// case's sysctls (per namespace: e.g. net.core.somaxconn) and raises the
+// open-file limit so that programs started from here inherit it.
+func Enter(sysctls map[string]string) error {
+	if os.Getenv(EnvSandboxed) != "1" {
+		return errors.New("sandbox: refusing to run specs outside a namespace made by the grader")
+	}
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("sandbox: find loopback: %w", err)
+	}
+	if err := netlink.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("sandbox: bring loopback up: %w", err)
+	}
+	for key, value := range sysctls {
+		path := filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/"))
+		if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
+			return fmt.Errorf("sandbox: sysctl %s=%s: %w", key, value, err)
+		}
+	}
+	return raiseOpenFileLimit()
+}
+
+// raiseOpenFileLimit sets the soft RLIMIT_NOFILE to the hard limit. Calling
+// Setrlimit ourselves also stops the Go runtime from restoring the original
+// soft limit in the programs we start (they need thousands of sockets).
+func raiseOpenFileLimit() error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("sandbox: getrlimit: %w", err)
+	}
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("sandbox: setrlimit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package backlog
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/wirelab/wirelab/grader/lab"
+	"github.com/wirelab/wirelab/grader/suite"
+)
+
+// inFlight counts the server side of the connections to port: all of them,
+// and those whose request the server has read (nothing left in Recv-Q).
+func inFlight(port uint16) (established, read int) {
+	conns, err := lab.Connections(port)
+	if err != nil {
+		Fail(err.Error())
+	}
+	for _, c := range conns {
+		if c.State == lab.Established {
+			established++
+			if c.RecvQ == 0 {
+				read++
+			}
+		}
+	}
+	return established, read
+}
+
+var _ = Describe("01-backlog: the server's life cycle", Label(CaseLabel), func() {
+	// "The app logged nothing" is only evidence if the app counts: the stats
+	// line must match, number for number, what the clients saw.
+	It("reports accepted, served and shed counts that match what clients observed", Label("backlog.accounting"), SpecTimeout(60*time.Second), func(ctx SpecContext) {
+		cfg := config{backlog: 128, workers: 2, queue: 4, work: 30 * time.Millisecond}
+		s := startServer(ctx, "accounting", cfg)
+		requests := ids(rng("accounting/ids"), 40)
+		// A burst larger than workers+queue (some must be shed), then a trickle
+		// that is all served.
+		calls := make([]*call, len(requests))
+		lab.All(24, func(i int) {
+			calls[i] = request(s.addr, requests[i], lab.Scaled(2*time.Second), lab.Scaled(3*time.Second))
+		})
+		for i := 24; i < len(requests); i++ {
+			calls[i] = request(s.addr, requests[i], lab.Scaled(2*time.Second), lab.Scaled(3*time.Second))
+		}
+		t := tallyOf(calls)
+		connected := len(calls) - t.count[connectTimeout] - t.count[refused]
+		suite.Evidence("clients", "%s (%d connected)", t, connected)
+		// Observed: the server has closed every connection (none ESTABLISHED or
+		// CLOSE_WAIT on its side), so it is done counting them.
+		lab.Await(ctx, lab.Scaled(3*time.Second), func() (bool, error) {
+			conns, err := lab.Connections(s.port)
+			for _, c := range conns {
+				if c.State == lab.Established || c.State == lab.CloseWait {
+					return false, err
+				}
+			}
+			return true, err
+		})
+
+		s.Signal(syscall.SIGTERM)
+		if !s.AwaitExit(ctx, lab.Scaled(3*time.Second)) {
+			suite.Failf("after SIGTERM, with no client connected, the server was still running %v later. On SIGTERM, print the stats line and exit (Task 5, Task 6).", lab.Scaled(3*time.Second))
+		}
+		st, err := s.statsLine()
+		if err != nil {
+			suite.Failf("%v (Task 5)", err)
+		}
+		suite.Evidence("stats line", "%s", st)
+		want := fmt.Sprintf(`{"accepted":%d,"served":%d,"shed":%d}`, connected, t.count[ok], t.count[busy])
+		if st.String() != want {
+			suite.Failf("the server's stats line says %s, the clients saw %s: %d connections, %d answered OK, %d answered BUSY. "+
+				"Count accepted when accept() returns, served when OK is written, shed when BUSY is written (Task 5). Counts that disagree with the clients hide exactly the failures this case is about.",
+				st, want, connected, t.count[ok], t.count[busy])
+		}
+	})
+
+	// Connections that never send must not hold the workers: a read deadline
+	// turns them away and lets the others through. Two scenarios: as many
+	// silent clients as workers; then silent clients arriving while the server
+	// is full, which must not stall the accept loop (shedding reads the
+	// request line too, so it must not happen in the accept loop).
+	It("does not let silent clients delay the others", Label("backlog.silent-client"), SpecTimeout(90*time.Second), func(ctx SpecContext) {
+		// Reference: the first normal reply after ≤ 1 s (one read deadline);
+		// serving inline takes one deadline per silent client (4 s), no
+		// deadline takes forever. The bound sits between.
+		bound := lab.Scaled(2500 * time.Millisecond)
+		silentThenServe(ctx, "silent-client/idle", config{backlog: 128, workers: 4, queue: 8, work: 10 * time.Millisecond}, 4, bound)
+		silentThenServe(ctx, "silent-client/full", config{backlog: 128, workers: 1, queue: 1, work: 10 * time.Millisecond}, 6, bound)
+	})
+
+	// SIGTERM while requests are being worked on: they finish, the stats line
+	// is printed, the process exits 0 in time.
+	It("shuts down gracefully on SIGTERM under load", Label("backlog.graceful-shutdown"), SpecTimeout(60*time.Second), func(ctx SpecContext) {
+		cfg := config{backlog: 128, workers: 4, queue: 4, work: 400 * time.Millisecond}
+		s := startServer(ctx, "graceful-shutdown", cfg)
+		n := cfg.workers + 2 // four in service, two waiting in the queue
+		requests := ids(rng("graceful-shutdown/ids"), n)
+		calls := make([]*call, n)
+		for i := range calls {
+			calls[i] = dial(s.addr, lab.Scaled(2*time.Second))
+		}
+		for i, c := range calls {
+			c.send(requests[i], lab.Scaled(4*time.Second)) // a failure is recorded in the call
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			lab.All(n, func(i int) {
+				if calls[i].outcome == "" {
+					calls[i].receive()
+				}
+			})
+		}()
+		// Observed: the server has read the requests of -workers connections.
+		err := lab.Await(ctx, lab.Scaled(2*time.Second), func() (bool, error) {
+			established, read := inFlight(s.port)
+			return established == n && read >= cfg.workers, nil
+		})
+		established, read := inFlight(s.port)
+		suite.Evidence("before SIGTERM", "%d connections, %d requests read by the server%s", established, read, map[bool]string{true: "", false: " (fewer than the 4 workers should be working on)"}[err == nil])
+
+		sent := time.Now()
+		s.Signal(syscall.SIGTERM)
+		exited := s.AwaitExit(ctx, lab.Scaled(2*time.Second))
+		<-done
+		t := tallyOf(calls)
+		suite.Evidence("clients", "%s", t)
+		suite.Evidence("exit", "the server %s %v after SIGTERM", s.ExitDescription(), time.Since(sent).Round(time.Millisecond))
+
+		if t.answered() < n {
+			suite.Failf("SIGTERM arrived while %d requests were being worked on and %d waited; %d clients got no answer (%s). "+
+				"A graceful shutdown stops accepting, lets in-flight requests finish with OK and answers waiting ones (BUSY is fine) before exiting (Task 6).",
+				read, n-read, n-t.answered(), t)
+		}
+		if !exited {
+			suite.Failf("the server was still running %v after SIGTERM. Shutdown must finish in-flight work and exit promptly (Task 6).", lab.Scaled(2*time.Second))
+		}
+		if code := s.ExitCode(); code != 0 {
+			suite.Failf("after SIGTERM the server %s; a graceful shutdown exits with status 0 (Task 6).", s.ExitDescription())
+		}
+		if _, err := s.statsLine(); err != nil {
+			suite.Failf("%v (Task 5)", err)
+		}
+	})
+})
+
+func latenciesOf(calls []*call) []time.Duration {
+	out := make([]time.Duration, len(calls))
+	for i, c := range calls {
+		out[i] = c.latency
+	}
+	return out
+}
+
+// silentThenServe opens silent connections (connected, never sending), waits
+// until the server has taken them off the accept queue, then sends normal
+// requests one by one: each must be answered, OK or BUSY, within bound.
+func silentThenServe(ctx SpecContext, stream string, cfg config, silentCount int, bound time.Duration) {
+	s := startServer(ctx, stream, cfg)
+	defer s.Stop(lab.Scaled(2 * time.Second))
+	for i := 0; i < silentCount; i++ {
+		c := dial(s.addr, lab.Scaled(2*time.Second))
+		if c.conn == nil {
+			suite.Failf("a client could not connect (%s) before any load", c.outcome)
+		}
+		defer c.conn.Close()
+	}
+	// Observed, not assumed: the server has taken the silent connections off the accept queue.
+	lab.Await(ctx, lab.Scaled(3*time.Second), func() (bool, error) { return s.listener().RecvQ == 0, nil })
+
+	requests := ids(rng(stream+"/ids"), 4)
+	var calls []*call
+	for _, id := range requests {
+		c := request(s.addr, id, lab.Scaled(2*time.Second), bound)
+		calls = append(calls, c)
+		if c.outcome != ok && c.outcome != busy {
+			suite.Evidence("clients", "%s", tallyOf(calls))
+			suite.Failf("with %s, %d silent connections (connected, never sending) were open. A normal client then sent %q and got %s; wanted OK or BUSY within %v. "+
+				"Whoever reads from a silent client waits as long as its read deadline allows: give the request line a 1 s deadline, and never read in the accept loop itself, not even to answer BUSY (Task 4, Task 2).",
+				cfg, silentCount, "REQ "+id+"\\n", describeReply(c), bound)
+		}
+	}
+	suite.Evidence("clients", "with %s: %d silent connections held open; then %s; reply latency %s",
+		cfg, silentCount, tallyOf(calls), lab.Latencies(latenciesOf(calls)).Summary())
+}

@@ -1,0 +1,165 @@
+// Package backlog holds the hidden specs of case 01-backlog (TCP handshake
+// backlog saturation). Each spec starts the student's server in the sandbox's
+// network namespace, drives it with real clients over loopback, and judges it
+// by what the kernel and the clients observed: accept-queue depth against the
+// backlog limit, ListenOverflows deltas, connect and reply latencies, and how
+// every client's conversation ended.
+package backlog
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/wirelab/wirelab/grader/lab"
+	"github.com/wirelab/wirelab/grader/suite"
+)
+
+// CaseLabel is the case's label: the sandbox child runs the specs carrying it.
+const CaseLabel = "01-backlog"
+
+// Sysctls are set in the case's namespace before any spec runs. somaxconn caps
+// every listen backlog, so it is raised above anything the specs ask for.
+var Sysctls = map[string]string{
+	"net.core.somaxconn":           "16384",
+	"net.ipv4.tcp_max_syn_backlog": "16384",
+}
+
+// config is the server's command line.
+type config struct {
+	backlog, workers, queue int
+	work                    time.Duration
+}
+
+func (c config) String() string {
+	return fmt.Sprintf("-backlog %d -workers %d -queue %d -work %v", c.backlog, c.workers, c.queue, c.work)
+}
+
+// server is a running student server.
+type server struct {
+	*lab.Process
+	addr string
+	port uint16
+	cfg  config
+}
+
+// rng is the spec's own stream of hidden parameters.
+func rng(stream string) *rand.Rand {
+	env, err := lab.CurrentEnv()
+	if err != nil {
+		Fail(err.Error())
+	}
+	return env.Rand(stream)
+}
+
+// startServer starts the student's server with cfg on a seeded port and waits
+// until its LISTEN socket is in the kernel's table. On a failing spec its last
+// log lines become evidence; it is always stopped when the spec ends.
+func startServer(ctx SpecContext, stream string, cfg config) *server {
+	env, err := lab.CurrentEnv()
+	if err != nil {
+		Fail(err.Error())
+	}
+	port := uint16(20000 + env.Rand(stream+"/port").IntN(20000))
+	s := &server{addr: "127.0.0.1:" + strconv.Itoa(int(port)), port: port, cfg: cfg}
+	s.Process, err = lab.Start(env.Program("server"), "-addr", s.addr,
+		"-backlog", strconv.Itoa(cfg.backlog), "-workers", strconv.Itoa(cfg.workers),
+		"-queue", strconv.Itoa(cfg.queue), "-work", cfg.work.String())
+	if err != nil {
+		Fail(err.Error())
+	}
+	DeferCleanup(func() {
+		s.Stop(lab.Scaled(2 * time.Second))
+		suite.Evidence("server", "server %s", cfg)
+		if CurrentSpecReport().Failed() {
+			suite.Evidence("server log", "%s", s.LogEvidence(12))
+		}
+	})
+	if err := s.AwaitListening(ctx, port, lab.Scaled(10*time.Second)); err != nil {
+		suite.Failf("%v", err)
+	}
+	return s
+}
+
+// listener reads the server's LISTEN socket from the kernel.
+func (s *server) listener() lab.Socket {
+	l, found, err := lab.Listener(s.port)
+	if err != nil {
+		Fail(err.Error())
+	}
+	if !found {
+		suite.Failf("the server's LISTEN socket on port %d is gone; the server %s", s.port, s.ExitDescription())
+	}
+	return l
+}
+
+// stop sends SIGSTOP to the server and waits until the kernel reports it stopped.
+func (s *server) pause(ctx SpecContext) {
+	if err := s.Signal(syscall.SIGSTOP); err != nil {
+		Fail(err.Error())
+	}
+	if err := s.AwaitStopped(ctx, lab.Scaled(5*time.Second)); err != nil {
+		Fail("server did not stop on SIGSTOP: " + err.Error())
+	}
+}
+
+func (s *server) resume() { s.Signal(syscall.SIGCONT) }
+
+// stats is the JSON line the server prints on SIGTERM.
+type stats struct {
+	Accepted *int64 `json:"accepted"`
+	Served   *int64 `json:"served"`
+	Shed     *int64 `json:"shed"`
+}
+
+func (st stats) String() string {
+	return fmt.Sprintf(`{"accepted":%d,"served":%d,"shed":%d}`, *st.Accepted, *st.Served, *st.Shed)
+}
+
+// statsLine finds the stats line in what the server printed on stdout. The
+// error says, for the student, what was wrong with it.
+func (s *server) statsLine() (stats, error) {
+	out := strings.TrimSpace(s.Stdout())
+	if out == "" {
+		return stats{}, fmt.Errorf("the server printed nothing on stdout (it %s); on SIGTERM it should print one line like {\"accepted\":N,\"served\":N,\"shed\":N}", s.ExitDescription())
+	}
+	lines := strings.Split(out, "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	var st stats
+	dec := json.NewDecoder(strings.NewReader(last))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return stats{}, fmt.Errorf("the last line on stdout is %q, which is not the stats JSON object {\"accepted\":N,\"served\":N,\"shed\":N}: %v", clip(last, 120), err)
+	}
+	if st.Accepted == nil || st.Served == nil || st.Shed == nil {
+		return stats{}, fmt.Errorf("the stats line %q lacks a field: it needs accepted, served and shed", clip(last, 120))
+	}
+	return st, nil
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// ids makes n distinct seeded request ids, e.g. "k3f9-17".
+func ids(r *rand.Rand, n int) []string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	prefix := make([]byte, 4)
+	for i := range prefix {
+		prefix[i] = alphabet[r.IntN(len(alphabet))]
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%d", prefix, i)
+	}
+	return out
+}

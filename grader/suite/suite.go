@@ -1,0 +1,132 @@
+// Package suite runs a case's hidden Ginkgo specs inside the sandbox child and
+// streams each spec's outcome to the grader as it finishes; it also gives the
+// specs their two ways of talking to the student: Evidence (what was measured)
+// and Failf (what went wrong and why, in plain words).
+//
+// Outcomes travel as JSON lines (Event) over a pipe rather than through
+// Ginkgo's end-of-suite JSON report, so that a child killed half-way still
+// leaves the verdicts of the specs that finished.
+package suite
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega"
+
+	"github.com/wirelab/wirelab/grader/report"
+)
+
+// Event is one finished spec, as the child reports it to the grader.
+type Event struct {
+	Criterion string            `json:"criterion"` // the spec's one criterion label
+	Text      string            `json:"text"`
+	Status    report.Status     `json:"status"`
+	Message   string            `json:"message,omitempty"`
+	Evidence  []report.Evidence `json:"evidence,omitempty"`
+	Duration  time.Duration     `json:"duration"`
+}
+
+// CriterionLabel returns the one label of a spec that names a rubric
+// criterion ("prefix.name"), or an error if there is not exactly one.
+func CriterionLabel(labels []string) (string, error) {
+	var found []string
+	for _, l := range labels {
+		if strings.Contains(l, ".") {
+			found = append(found, l)
+		}
+	}
+	if len(found) != 1 {
+		return "", fmt.Errorf("a spec must carry exactly one criterion label, has %q", found)
+	}
+	return found[0], nil
+}
+
+// failureOnly is a GinkgoTestingT that only records that the suite failed.
+type failureOnly struct{}
+
+func (failureOnly) Fail() {}
+
+// Run runs the specs carrying label (a case slug) and writes one Event per
+// finished spec to events. It returns an error only if the suite could not run.
+func Run(label string, events io.Writer) error {
+	var mu sync.Mutex
+	enc := json.NewEncoder(events)
+	ginkgo.ReportAfterEach(func(r types.SpecReport) {
+		mu.Lock()
+		defer mu.Unlock()
+		enc.Encode(eventOf(r))
+	})
+	gomega.RegisterFailHandler(ginkgo.Fail)
+	gomega.SetDefaultEventuallyTimeout(10 * time.Second)
+	gomega.SetDefaultEventuallyPollingInterval(5 * time.Millisecond)
+
+	suiteCfg, reporterCfg := ginkgo.GinkgoConfiguration()
+	suiteCfg.LabelFilter = label
+	suiteCfg.FailFast = false
+	// Ginkgo shuffles top-level containers by RandomSeed; a constant seed keeps
+	// the order, and so whatever one spec leaves in the kernel for the next
+	// (TIME_WAIT sockets, counters), the same on every run.
+	suiteCfg.RandomSeed = 1
+	reporterCfg.Succinct = true
+	reporterCfg.NoColor = true
+	ginkgo.RunSpecs(failureOnly{}, "wirelab "+label, suiteCfg, reporterCfg)
+	return nil
+}
+
+func eventOf(r types.SpecReport) Event {
+	ev := Event{Text: r.LeafNodeText, Duration: r.RunTime}
+	crit, err := CriterionLabel(r.LeafNodeLabels)
+	if err != nil {
+		ev.Status = report.Error
+		ev.Message = fmt.Sprintf("grader bug in spec %q: %v", r.LeafNodeText, err)
+		return ev
+	}
+	ev.Criterion = crit
+	for _, e := range r.ReportEntries {
+		ev.Evidence = append(ev.Evidence, report.Evidence{Name: e.Name, Text: e.StringRepresentation()})
+	}
+	switch r.State {
+	case types.SpecStatePassed:
+		ev.Status = report.Passed
+	case types.SpecStateSkipped, types.SpecStatePending:
+		ev.Status = report.Skipped
+		ev.Message = r.Failure.Message
+	case types.SpecStateFailed:
+		ev.Status = report.Failed
+		ev.Message = r.Failure.Message
+	case types.SpecStateTimedout:
+		ev.Status = report.Failed
+		ev.Message = fmt.Sprintf("this check did not finish within its time limit (%v); the program may be stuck. %s",
+			r.RunTime.Round(time.Second), r.Failure.Message)
+	default: // panicked, aborted, interrupted: the grader's problem, not the student's
+		ev.Status = report.Error
+		ev.Message = fmt.Sprintf("the grader could not finish this check (%s): %s", r.State, r.Failure.Message)
+		if r.Failure.ForwardedPanic != "" {
+			ev.Message += "\npanic: " + r.Failure.ForwardedPanic
+		}
+	}
+	return ev
+}
+
+// Evidence attaches a measurement to the current spec's report.
+func Evidence(name, format string, args ...any) {
+	ginkgo.AddReportEntry(name, fmt.Sprintf(format, args...))
+}
+
+// Failf fails the current spec with a student-facing message: what was sent,
+// what came back, what was wanted, and the concept that explains it.
+func Failf(format string, args ...any) {
+	ginkgo.Fail(fmt.Sprintf(format, args...), 1)
+}
+
+// Skipf marks the current spec as not graded, with the reason.
+func Skipf(format string, args ...any) {
+	ginkgo.Skip(fmt.Sprintf(format, args...), 1)
+}
