@@ -20,6 +20,7 @@ var _ = Describe("01-backlog: the kernel's accept queue", Label(CaseLabel), func
 		for i, b := range wanted {
 			s := startServer(ctx, fmt.Sprintf("listen-backlog/%d", i), config{backlog: b, workers: 4, queue: 16, work: 10 * time.Millisecond})
 			l := s.listener()
+			l.SendQ = s.awaitBacklog(ctx, lab.Scaled(time.Second))
 			seen = append(seen, fmt.Sprintf("-backlog %d → LISTEN backlog limit %d", b, l.SendQ))
 			suite.Evidence("listen backlog", "%s (the Send-Q column of ss -lnt)", seen[len(seen)-1])
 			if int(l.SendQ) != b {

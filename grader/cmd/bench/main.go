@@ -1,0 +1,175 @@
+// Command bench prints the grader's figures: wall time to grade case 01 (the
+// reference and the skeleton), the peak memory of the grader, and what the
+// load generator achieves inside a sandbox namespace (connects per second,
+// open-loop rate accuracy). Targets live here, not in timed unit tests.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/wirelab/wirelab/grader/lab"
+	"github.com/wirelab/wirelab/grader/sandbox"
+	"github.com/wirelab/wirelab/grader/specs/backlog"
+)
+
+// childArg makes the bench binary measure the load generator inside a namespace.
+const childArg = "__bench-load"
+
+func main() {
+	if len(os.Args) == 2 && os.Args[1] == childArg {
+		os.Exit(loadChild())
+	}
+	runs := flag.Int("runs", 3, "gradings per fixture (the median is printed)")
+	flag.Parse()
+	if err := run(*runs); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(runs int) error {
+	grade := filepath.Join(os.TempDir(), fmt.Sprintf("wirelab-bench-grade-%d", os.Getpid()))
+	defer os.Remove(grade)
+	if out, err := exec.Command("go", "build", "-o", grade, "./grader/cmd/grade").CombinedOutput(); err != nil {
+		return fmt.Errorf("build grade: %v\n%s", err, out)
+	}
+	fmt.Println("grading case 01-backlog (median of", runs, "runs)")
+	for _, target := range []struct{ name, from string }{
+		{"reference", "fixtures/01-backlog/reference"},
+		{"skeleton", ""},
+	} {
+		var walls []time.Duration
+		var peak int64
+		for i := 0; i < runs; i++ {
+			args := []string{"--case", "01-backlog", "--quiet", "--seed", fmt.Sprint(i + 1)}
+			if target.from != "" {
+				args = append(args, "--from", target.from)
+			}
+			cmd := exec.Command(grade, append(args, ".")...)
+			start := time.Now()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("grade %s: %v\n%s", target.name, err, out)
+			}
+			walls = append(walls, time.Since(start))
+			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				peak = max(peak, ru.Maxrss)
+			}
+		}
+		slices.Sort(walls)
+		fmt.Printf("  %-10s wall %v (min %v, max %v); grade process peak RSS %.1f MiB\n", target.name,
+			walls[len(walls)/2].Round(10*time.Millisecond), walls[0].Round(10*time.Millisecond),
+			walls[len(walls)-1].Round(10*time.Millisecond), float64(peak)/1024)
+	}
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err == nil {
+		fmt.Printf("  largest descendant's peak RSS (sandbox child, student servers, go build): %.1f MiB\n", float64(ru.Maxrss)/1024)
+	}
+
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := sandbox.Command(sandbox.CurrentMode(), self, childArg)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("load generator in a namespace: %v", err)
+	}
+	var f loadFigures
+	if err := json.Unmarshal(out, &f); err != nil {
+		return err
+	}
+	fmt.Println("load generator inside a sandbox namespace (loopback, in-process accepting server)")
+	fmt.Printf("  connects: %d in %v = %.0f connects/s (%d concurrent dialers)\n", f.Connects, f.ConnectTime.Round(time.Millisecond), float64(f.Connects)/f.ConnectTime.Seconds(), f.Dialers)
+	for _, r := range f.Rates {
+		fmt.Printf("  open loop at %4.0f/s: achieved %6.1f/s over %d arrivals (%.1f%% of the asked rate)\n", r.Asked, r.Achieved, r.N, 100*r.Achieved/r.Asked)
+	}
+	return nil
+}
+
+type rateFigure struct {
+	Asked, Achieved float64
+	N               int
+}
+
+type loadFigures struct {
+	Connects    int
+	Dialers     int
+	ConnectTime time.Duration
+	Rates       []rateFigure
+}
+
+// loadChild runs inside the sandbox: an accept-and-close server on loopback,
+// then dialers as fast as they go, then open-loop arrivals at fixed rates.
+func loadChild() int {
+	if err := sandbox.Enter(backlog.Sysctls); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	addr := ln.Addr().String()
+	const dialers, perDialer = 8, 2000
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for d := 0; d < dialers; d++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perDialer; i++ {
+				c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				c.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	f := loadFigures{Connects: dialers*perDialer - int(failed.Load()), Dialers: dialers, ConnectTime: time.Since(start)}
+	for _, rate := range []float64{150, 200, 1000} {
+		n := int(rate * 2)
+		start := time.Now()
+		var last atomic.Int64 // when the last arrival started
+		lab.OpenLoop(context.Background(), n, rate, func(i int) {
+			if i == n-1 {
+				last.Store(int64(time.Since(start)))
+			}
+			c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+			if err == nil {
+				c.Close()
+			}
+		})
+		// n arrivals span n-1 intervals.
+		elapsed := time.Duration(last.Load())
+		f.Rates = append(f.Rates, rateFigure{Asked: rate, Achieved: float64(n-1) / elapsed.Seconds(), N: n})
+	}
+	json.NewEncoder(os.Stdout).Encode(f)
+	return 0
+}
