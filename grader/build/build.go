@@ -44,7 +44,12 @@ func Program(ctx context.Context, opt Options) error {
 	}
 	args := []string{"build", "-o", out}
 	if opt.Overlay != "" {
-		args = append(args, "-overlay", opt.Overlay)
+		// Like Dir and Out, taken from our directory, not the program's.
+		overlay, err := filepath.Abs(opt.Overlay)
+		if err != nil {
+			return err
+		}
+		args = append(args, "-overlay", overlay)
 	}
 	args = append(args, ".")
 	cmd := exec.CommandContext(ctx, "go", args...)

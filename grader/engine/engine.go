@@ -55,8 +55,16 @@ func Run(ctx context.Context, opt Options) (*report.Report, error) {
 	if len(slugs) == 0 {
 		slugs = Slugs()
 	}
-	if (opt.From != "" || opt.Mutant != "") && len(slugs) != 1 {
+	if (opt.From != "" || opt.Mutant != "") && len(opt.Cases) != 1 {
 		return nil, errors.New("--from and --mutant need exactly one --case")
+	}
+	for flag, dir := range map[string]string{"--from": opt.From, "--mutant": opt.Mutant} {
+		if dir == "" {
+			continue
+		}
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("%s %s: not a directory", flag, dir)
+		}
 	}
 	module, err := loadModule(opt.Rubrics)
 	if err != nil {

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -16,7 +17,9 @@ func (l Latencies) Percentile(p float64) time.Duration {
 	}
 	s := slices.Clone(l)
 	slices.Sort(s)
-	rank := int(p/100*float64(len(s))+0.5) - 1
+	// Nearest rank: the ⌈p/100 × n⌉-th smallest value (1-based). Multiplying
+	// before dividing keeps whole-number ranks exact (99×200/100 = 198).
+	rank := int(math.Ceil(p*float64(len(s))/100)) - 1
 	rank = max(0, min(rank, len(s)-1))
 	return s[rank]
 }

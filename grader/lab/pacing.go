@@ -19,9 +19,12 @@ func OpenLoop(ctx context.Context, n int, rate float64, fn func(i int)) {
 	for i := 0; i < n; i++ {
 		select {
 		case <-ctx.Done():
-			wg.Wait()
-			return
 		case <-timer.C:
+		}
+		// select picks at random when both are ready (a late timer, an ended
+		// ctx): look at ctx again so that no call starts once it has ended.
+		if ctx.Err() != nil {
+			break
 		}
 		wg.Add(1)
 		go func(i int) {

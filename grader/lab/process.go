@@ -135,7 +135,9 @@ func (p *Process) AwaitExit(ctx context.Context, timeout time.Duration) bool {
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	return false
+	// select picks at random among ready cases: an exited program has exited
+	// even if the timeout or ctx ended at the same moment.
+	return p.HasExited()
 }
 
 // Stdout is the kept tail of the program's standard output.
@@ -144,9 +146,18 @@ func (p *Process) Stdout() string { return p.stdout.String() }
 // StderrTail is the last n lines of the program's standard error.
 func (p *Process) StderrTail(n int) []string { return p.stderr.Lines(n) }
 
-// LogEvidence renders the last lines of stderr for a report, or says there were none.
+// LogEvidence renders the last n lines of stderr for a report, or says there
+// were none. If the program panicked, the lines start at the panic message
+// (the most useful line of a Go crash), up to 2n lines.
 func (p *Process) LogEvidence(n int) string {
 	lines := p.StderrTail(n)
+	all := p.StderrTail(1000)
+	for i := len(all) - 1; i >= 0; i-- {
+		if strings.HasPrefix(all[i], "panic: ") || strings.HasPrefix(all[i], "fatal error: ") {
+			lines = all[i:min(len(all), i+2*n)]
+			break
+		}
+	}
 	if len(lines) == 0 {
 		return fmt.Sprintf("%s wrote nothing to stderr", p.Name)
 	}

@@ -161,6 +161,8 @@ type NotListeningError struct {
 	Port    uint16
 	Reason  string // what happened instead
 	Log     string // the program's last stderr lines
+	// StillRunning: the program did not exit, it just never listened on Port.
+	StillRunning bool
 }
 
 func (e *NotListeningError) Error() string {
@@ -182,12 +184,32 @@ func (p *Process) AwaitListening(ctx context.Context, port uint16, timeout time.
 	case err == nil:
 		return nil
 	case err == errExited:
-		return &NotListeningError{p.Name, port, fmt.Sprintf("it %s before it listened", p.ExitDescription()), p.LogEvidence(15)}
+		return &NotListeningError{Program: p.Name, Port: port, Reason: fmt.Sprintf("it %s before it listened", p.ExitDescription()), Log: p.LogEvidence(15)}
 	case err == context.DeadlineExceeded:
-		return &NotListeningError{p.Name, port, fmt.Sprintf("no LISTEN socket on port %d appeared within %v (it is still running; is it listening on the -addr it was given?)", port, timeout), p.LogEvidence(15)}
+		return &NotListeningError{Program: p.Name, Port: port, StillRunning: true, Log: p.LogEvidence(15),
+			Reason: fmt.Sprintf("no LISTEN socket on port %d appeared within %v (it is still running; is it listening on the -addr it was given?%s)", port, timeout, listeningElsewhere(port))}
 	default:
 		return err
 	}
 }
 
 var errExited = fmt.Errorf("program exited")
+
+// listeningElsewhere names the ports something does listen on, if any: the
+// usual cause of a server that "never listens" is a hard-coded address.
+func listeningElsewhere(port uint16) string {
+	socks, err := TCPSockets()
+	if err != nil {
+		return ""
+	}
+	var seen []string
+	for _, s := range socks {
+		if s.State == Listen && s.Local.Port() != port {
+			seen = append(seen, s.Local.String())
+		}
+	}
+	if len(seen) == 0 {
+		return " nothing in this network namespace listens at all"
+	}
+	return " something listens on " + strings.Join(seen, ", ") + " instead"
+}

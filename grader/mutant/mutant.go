@@ -24,8 +24,21 @@ type Mutant struct {
 	Name    string   `yaml:"-"` // the directory name
 	Dir     string   `yaml:"-"`
 	Mistake string   `yaml:"mistake"`
-	Fails   []string `yaml:"fails"`
-	Edits   []Edit   `yaml:"edits"`
+	Fails   []string `yaml:"fails"` // criterion ids, or "*" for every criterion
+	// Because maps a criterion id (or "*": every failing criterion) to text its
+	// evidence must contain: the mutant must fail for the right reason.
+	Because map[string]string `yaml:"because"`
+	Edits   []Edit            `yaml:"edits"`
+}
+
+// MustFail reports whether the mutant declares that it fails criterion id.
+func (m *Mutant) MustFail(id string) bool {
+	for _, f := range m.Fails {
+		if f == id || f == "*" {
+			return true
+		}
+	}
+	return false
 }
 
 // Edit replaces the one occurrence of Find in File (relative to the reference).

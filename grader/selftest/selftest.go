@@ -28,7 +28,9 @@ type Target struct {
 	Case   string
 	From   string   // --from (empty: the skeleton)
 	Mutant string   // --mutant
-	Fails  []string // criteria that must fail; every other criterion and the artifact as declared must pass
+	Fails  []string // criteria that must fail ("*": all); every other criterion and the artifact as declared must pass
+	// Because maps a criterion (or "*": every failing one) to text its evidence must contain.
+	Because map[string]string
 	// ArtifactFails says whether the artifact must fail (the skeleton's template).
 	ArtifactFails bool
 }
@@ -72,7 +74,19 @@ func Targets(root, slug string, criteria []string) ([]Target, error) {
 	}
 	for _, m := range mutants {
 		targets = append(targets, Target{
-			Name: slug + "/mutant/" + m.Name, Case: slug, From: reference, Mutant: m.Dir, Fails: m.Fails,
+			Name: slug + "/mutant/" + m.Name, Case: slug, From: reference, Mutant: m.Dir,
+			Fails: m.Fails, Because: m.Because,
+		})
+	}
+	// Broken submissions: edits of the skeleton (compile errors, crashes, hangs).
+	broken, err := mutant.LoadAll(filepath.Join(fixtures, "broken"))
+	if err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	for _, m := range broken {
+		targets = append(targets, Target{
+			Name: slug + "/broken/" + m.Name, Case: slug, From: filepath.Join(root, "skeletons", slug), Mutant: m.Dir,
+			Fails: m.Fails, Because: m.Because, ArtifactFails: true,
 		})
 	}
 	return targets, nil
@@ -132,12 +146,18 @@ func Judge(t Target, r *report.Report) []string {
 			continue
 		}
 		for _, cr := range c.Criteria {
-			mustFail := slices.Contains(t.Fails, cr.ID)
+			mustFail := slices.Contains(t.Fails, cr.ID) || slices.Contains(t.Fails, "*")
 			switch {
 			case mustFail && cr.Status != report.Failed:
-				problems = append(problems, fmt.Sprintf("%s must fail %s, got %s", t.Name, cr.ID, cr.Status))
+				problems = append(problems, fmt.Sprintf("%s must fail %s, got %s:\n%s", t.Name, cr.ID, cr.Status, evidence(cr)))
 			case !mustFail && cr.Status != report.Passed:
 				problems = append(problems, fmt.Sprintf("%s must pass %s, got %s:\n%s", t.Name, cr.ID, cr.Status, evidence(cr)))
+			case mustFail:
+				for _, key := range []string{cr.ID, "*"} {
+					if want, ok := t.Because[key]; ok && !strings.Contains(evidence(cr)+c.Problem, want) {
+						problems = append(problems, fmt.Sprintf("%s fails %s, but not for the declared reason (evidence lacks %q):\n%s", t.Name, cr.ID, want, evidence(cr)))
+					}
+				}
 			}
 		}
 		if c.Artifact != nil {
@@ -154,7 +174,7 @@ func Judge(t Target, r *report.Report) []string {
 			known[cr.ID] = true
 		}
 		for _, id := range t.Fails {
-			if !known[id] {
+			if !known[id] && id != "*" {
 				problems = append(problems, fmt.Sprintf("%s declares %s, which the rubric does not have", t.Name, id))
 			}
 		}

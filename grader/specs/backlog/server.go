@@ -8,6 +8,7 @@ package backlog
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -58,6 +59,27 @@ func rng(stream string) *rand.Rand {
 	return env.Rand(stream)
 }
 
+// readiness remembers a server that never listened: once it has run out the
+// full readiness timeout, later specs give it a short one, so a submission that
+// listens on the wrong address still gets its whole report quickly.
+var readiness readinessTimeout
+
+type readinessTimeout struct{ timedOut bool }
+
+func (r *readinessTimeout) timeout() time.Duration {
+	if r.timedOut {
+		return lab.Scaled(time.Second)
+	}
+	return lab.Scaled(5 * time.Second)
+}
+
+func (r *readinessTimeout) missed(err error) {
+	var nl *lab.NotListeningError
+	if errors.As(err, &nl) && nl.StillRunning {
+		r.timedOut = true
+	}
+}
+
 // startServer starts the student's server with cfg on a seeded port and waits
 // until its LISTEN socket is in the kernel's table. On a failing spec its last
 // log lines become evidence; it is always stopped when the spec ends.
@@ -74,14 +96,26 @@ func startServer(ctx SpecContext, stream string, cfg config) *server {
 	if err != nil {
 		Fail(err.Error())
 	}
-	DeferCleanup(func() {
+	DeferCleanup(func(ctx SpecContext) {
+		failed := CurrentSpecReport().Failed()
+		if failed {
+			// A server that is crashing has closed its connections but may not
+			// have printed its panic yet: let it finish dying before we stop it.
+			s.AwaitExit(ctx, lab.Scaled(250*time.Millisecond))
+		}
+		crashed := s.HasExited()
+		status := s.ExitDescription()
 		s.Stop(lab.Scaled(2 * time.Second))
 		suite.Evidence("server", "server %s", cfg)
-		if CurrentSpecReport().Failed() {
+		if crashed {
+			suite.Evidence("server exit", "the server %s during this check, before the grader stopped it", status)
+		}
+		if failed {
 			suite.Evidence("server log", "%s", s.LogEvidence(12))
 		}
 	})
-	if err := s.AwaitListening(ctx, port, lab.Scaled(10*time.Second)); err != nil {
+	if err := s.AwaitListening(ctx, port, readiness.timeout()); err != nil {
+		readiness.missed(err)
 		suite.Failf("%v", err)
 	}
 	// A server that sets its backlog with a second listen(2) shows somaxconn for

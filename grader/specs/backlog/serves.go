@@ -26,11 +26,11 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 			if c.outcome != ok {
 				suite.Evidence("clients", "%s", tallyOf(calls))
 				suite.Failf("sent %q, got %s, wanted %q. Each connection carries one request line; the reply echoes its id (see the program contract in the brief).",
-					"REQ "+id+"\\n", describeReply(c), "OK "+id+"\\n")
+					"REQ "+id+"\n", describeReply(c), "OK "+id+"\n")
 			}
 			if c.latency < cfg.work-time.Millisecond {
 				suite.Failf("sent %q and the reply came after %v, before the work time -work %v had passed: the server must spend -work serving each request before it answers OK.",
-					"REQ "+id+"\\n", c.latency.Round(time.Microsecond), cfg.work)
+					"REQ "+id+"\n", c.latency.Round(time.Microsecond), cfg.work)
 			}
 		}
 		t := tallyOf(calls)
@@ -47,7 +47,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 		c.conn.SetDeadline(time.Now().Add(lab.Scaled(3 * time.Second)))
 		rd := bufio.NewReader(c.conn)
 		if _, err := rd.ReadString('\n'); err != nil {
-			suite.Failf("sent %q and got no reply line: %v", "REQ "+id+"\\n", err)
+			suite.Failf("sent %q and got no reply line: %v", "REQ "+id+"\n", err)
 		}
 		start := time.Now()
 		_, err := rd.ReadByte()
@@ -56,7 +56,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 			suite.Evidence("close", "after the reply the server closed the connection within %v", time.Since(start).Round(time.Millisecond))
 		case isTimeout(err):
 			suite.Failf("after replying to %q the server kept the connection open for %v: the contract is one request per connection, then close, so the client knows the answer is complete.",
-				"REQ "+id+"\\n", lab.Scaled(3*time.Second))
+				"REQ "+id+"\n", lab.Scaled(3*time.Second))
 		case err == nil:
 			suite.Failf("after the reply line the server sent more bytes; the reply must be exactly one line")
 		}
@@ -66,7 +66,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 func describeReply(c *call) string {
 	switch {
 	case c.reply != "":
-		return fmt.Sprintf("%q after %v", c.reply+"\\n", c.latency.Round(time.Millisecond))
+		return fmt.Sprintf("%q after %v", c.reply+"\n", c.latency.Round(time.Millisecond))
 	case c.outcome == connectTimeout:
 		return fmt.Sprintf("no connection: the handshake did not complete within %v", c.connect.Round(time.Millisecond))
 	case c.outcome == refused:
