@@ -29,7 +29,8 @@ func (b *TailBuffer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// String is everything kept, with a first line saying how much was dropped.
+// String is everything kept. Once bytes were dropped, the first kept line is
+// left out too (it is likely cut in the middle); Dropped says how much is gone.
 func (b *TailBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()

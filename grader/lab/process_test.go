@@ -74,8 +74,8 @@ func TestProcessExitsBeforeListening(t *testing.T) {
 	if !errors.As(err, &nl) {
 		t.Fatalf("AwaitListening = %v, want a *NotListeningError", err)
 	}
-	if nl.Program != "crasher" || nl.Port != port {
-		t.Errorf("error names %q port %d, want crasher port %d", nl.Program, nl.Port, port)
+	if nl.Program != "crasher" || nl.Port != port || nl.StillRunning {
+		t.Errorf("error names %q port %d (still running %v), want crasher port %d, exited", nl.Program, nl.Port, nl.StillRunning, port)
 	}
 	msg := err.Error()
 	for _, want := range []string{
@@ -117,6 +117,9 @@ func TestProcessNeverListens(t *testing.T) {
 	}
 	if elapsed < timeout {
 		t.Errorf("gave up after %v, before the %v timeout", elapsed, timeout)
+	}
+	if !nl.StillRunning || nl.Program != "silent" || nl.Port != port {
+		t.Errorf("NotListeningError %+v, want silent on port %d, still running", nl, port)
 	}
 	for _, want := range []string{
 		fmt.Sprintf("no LISTEN socket on port %d appeared within 300ms", port),

@@ -111,6 +111,11 @@ func (m *Mutant) Overlay(reference, work string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// go build reads the overlay's paths from the program's directory, not
+	// ours: the copies must be named absolutely.
+	if work, err = filepath.Abs(work); err != nil {
+		return "", err
+	}
 	edited := map[string]string{} // reference file → edited text
 	for i, e := range m.Edits {
 		target := filepath.Join(ref, filepath.FromSlash(e.File))

@@ -77,13 +77,14 @@ type UnavailableError struct {
 }
 
 func (e *UnavailableError) Error() string {
-	advice := "run the grader as root (sudo make grade)"
+	advice := "the grader runs as root, but the kernel refused it a network namespace: " +
+		"inside a container it needs CAP_SYS_ADMIN (e.g. docker run --cap-add=SYS_ADMIN, or --privileged)"
 	if e.Mode == UserNetns {
 		advice = "run the grader as root (sudo make grade), or allow unprivileged user namespaces " +
-			"(sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 also " +
+			"(sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0; on Ubuntu 24.04 also " +
 			"kernel.apparmor_restrict_unprivileged_userns=0)"
 	}
-	return fmt.Sprintf("could not create %s: %v; %s", e.Mode, e.Err, advice)
+	return fmt.Sprintf("could not create %s (%v); %s", e.Mode, e.Err, advice)
 }
 
 func (e *UnavailableError) Unwrap() error { return e.Err }

@@ -4,9 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wirelab/wirelab/grader/engine"
+	"github.com/wirelab/wirelab/grader/report"
 	"github.com/wirelab/wirelab/grader/rubric"
 	"github.com/wirelab/wirelab/rubrics"
 )
@@ -72,5 +74,51 @@ func TestFixtures(t *testing.T) {
 				t.Logf("%d/%d points in %v", r.Points, r.MaxPoints, r.Duration)
 			})
 		}
+	}
+}
+
+// TestNotGradedWithoutNamespaces takes CAP_SYS_ADMIN away from the grader (as
+// a container without privileges would): the case's criteria must be reported
+// as not graded, with the reason, never as passed, and the artifact is still
+// checked.
+func TestNotGradedWithoutNamespaces(t *testing.T) {
+	if os.Getenv(EnvSelftest) == "" {
+		t.Skipf("set %s=1 to run (make test does)", EnvSelftest)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to drop a capability")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv (util-linux) is not installed")
+	}
+	grade := buildGrade(t)
+	out := t.TempDir()
+	abs, _ := filepath.Abs(root)
+	cmd := exec.Command(setpriv, "--bounding-set=-sys_admin", "--inh-caps=-sys_admin",
+		grade, "--case", "01-backlog", "--quiet", "--out", out, abs)
+	if output, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("grade without CAP_SYS_ADMIN: %v (grading ran, so it must exit 0)\n%s", err, output)
+	}
+	f, err := os.Open(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := report.ReadJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.Cases[0]
+	if !strings.Contains(c.Problem, "could not create a fresh network namespace") || !strings.Contains(c.Problem, "CAP_SYS_ADMIN") {
+		t.Errorf("the problem does not say why and what to do: %q", c.Problem)
+	}
+	for _, cr := range c.Criteria {
+		if cr.Status != report.Skipped {
+			t.Errorf("%s is %s, want skipped (not graded)", cr.ID, cr.Status)
+		}
+	}
+	if c.Artifact == nil || c.Artifact.Status != report.Failed {
+		t.Errorf("the artifact template must still be checked (and fail): %+v", c.Artifact)
 	}
 }
