@@ -30,6 +30,7 @@ selftest:
 ## stability: grade every fixture RUNS times and count verdicts that flip
 stability:
 	$(GO) run ./grader/cmd/stability -runs $(RUNS)
+	$(GO) run ./grader/cmd/stability -runs $(RUNS) -busy
 
 ## bench: wall time and memory of grading, load generator figures
 bench:

@@ -26,15 +26,16 @@ func main() {
 	only := flag.String("case", "", "only this case slug")
 	match := flag.String("target", "", "only targets whose name contains this text")
 	busy := flag.Bool("busy", false, "keep one core busy with another process while grading")
+	broken := flag.Bool("broken", false, "also grade the broken submissions (fixtures/*/broken)")
 	seed := flag.Int64("seed", time.Now().Unix()%100000, "seed of the first run; run i uses seed+i")
 	flag.Parse()
-	if err := run(*runs, *only, *match, *busy, *seed); err != nil {
+	if err := run(*runs, *only, *match, *busy, *broken, *seed); err != nil {
 		fmt.Fprintln(os.Stderr, "stability:", err)
 		os.Exit(1)
 	}
 }
 
-func run(runs int, only, match string, busy bool, seed int64) error {
+func run(runs int, only, match string, busy, broken bool, seed int64) error {
 	root, err := filepath.Abs(".")
 	if err != nil {
 		return err
@@ -66,7 +67,7 @@ func run(runs int, only, match string, busy bool, seed int64) error {
 			return err
 		}
 		for _, t := range targets {
-			if match != "" && !strings.Contains(t.Name, match) {
+			if match != "" && !strings.Contains(t.Name, match) || !broken && strings.Contains(t.Name, "/broken/") {
 				continue
 			}
 			var verdicts []map[string]report.Status
