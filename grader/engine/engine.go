@@ -33,6 +33,7 @@ type Options struct {
 	Executable string                     // the grade binary, re-executed as the sandbox child
 	Rubrics    fs.FS                      // rubric files; nil means the embedded ones
 	Progress   func(report.ProgressEvent) // called as each spec finishes; may be nil
+	Status     func(slug, what string)    // called as a case moves to its next step; may be nil
 }
 
 // CaseTimeout bounds one case's sandbox child (scaled by WIRELAB_TIMEOUT_SCALE).
@@ -143,6 +144,13 @@ func (g *caseGrader) sourceDir() string {
 	return filepath.Join(g.opt.Root, "skeletons", g.def.Slug)
 }
 
+// status reports what the grader is doing now, so that no minute passes in silence.
+func (g *caseGrader) status(format string, args ...any) {
+	if g.opt.Status != nil {
+		g.opt.Status(g.def.Slug, fmt.Sprintf(format, args...))
+	}
+}
+
 func (g *caseGrader) grade(ctx context.Context) report.Case {
 	start := time.Now()
 	if err := os.MkdirAll(filepath.Join(g.work, "bin"), 0o755); err != nil {
@@ -178,6 +186,7 @@ func (g *caseGrader) buildPrograms(ctx context.Context) (string, report.Status) 
 		}
 	}
 	for _, prog := range g.def.Programs {
+		g.status("building %s", displayPath(g.opt.Root, filepath.Join(g.sourceDir(), prog)))
 		err := build.Program(ctx, build.Options{
 			Root:    g.opt.Root,
 			Dir:     filepath.Join(g.sourceDir(), prog),

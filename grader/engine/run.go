@@ -23,6 +23,7 @@ import (
 // the rest.
 func (g *caseGrader) runSpecs(ctx context.Context) ([]rubric.SpecResult, string, report.Status) {
 	mode := sandbox.CurrentMode()
+	g.status("running %d checks in %s", len(g.rub.Criteria), mode)
 	cmd := sandbox.Command(mode, g.opt.Executable, ChildCommand, g.def.Slug)
 	cmd.Env = append(cmd.Env, g.childEnv()...)
 	output := lab.NewTailBuffer(32 << 10)
@@ -93,7 +94,7 @@ func (g *caseGrader) readEvents(events *os.File) []rubric.SpecResult {
 		if g.opt.Progress != nil {
 			g.opt.Progress(report.ProgressEvent{
 				Case: g.def.Slug, Criterion: ev.Criterion, Title: g.title(ev.Criterion),
-				Status: ev.Status, Duration: ev.Duration, Message: firstLine(ev.Message),
+				Status: ev.Status, Duration: ev.Duration, Message: ev.Message,
 			})
 		}
 	}
@@ -106,11 +107,6 @@ func (g *caseGrader) title(id string) string {
 		}
 	}
 	return id
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
 }
 
 func lastLines(s string, n int) string {

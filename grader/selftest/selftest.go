@@ -20,6 +20,8 @@ import (
 
 	"github.com/wirelab/wirelab/grader/mutant"
 	"github.com/wirelab/wirelab/grader/report"
+	"github.com/wirelab/wirelab/grader/rubric"
+	"github.com/wirelab/wirelab/rubrics"
 )
 
 // Target is one submission the grader is checked against.
@@ -41,6 +43,23 @@ const SkeletonFile = "skeleton.yaml"
 
 type skeletonExpectations struct {
 	Passes []string `yaml:"passes"`
+}
+
+// Criteria lists the criterion ids of a case, in rubric order.
+func Criteria(slug string) ([]string, error) {
+	data, err := rubrics.Files.ReadFile(rubrics.CaseFile(slug))
+	if err != nil {
+		return nil, err
+	}
+	c, err := rubric.ParseCase("rubrics/"+rubrics.CaseFile(slug), data)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(c.Criteria))
+	for i, cr := range c.Criteria {
+		ids[i] = cr.ID
+	}
+	return ids, nil
 }
 
 // Targets lists the reference, the skeleton and every mutant of a case.

@@ -9,8 +9,6 @@ import (
 
 	"github.com/wirelab/wirelab/grader/engine"
 	"github.com/wirelab/wirelab/grader/report"
-	"github.com/wirelab/wirelab/grader/rubric"
-	"github.com/wirelab/wirelab/rubrics"
 )
 
 // EnvSelftest enables the (slow, privileged) self-validation in `go test`.
@@ -31,23 +29,6 @@ func buildGrade(t *testing.T) string {
 	return bin
 }
 
-func criteriaOf(t *testing.T, slug string) []string {
-	t.Helper()
-	data, err := rubrics.Files.ReadFile(rubrics.CaseFile(slug))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := rubric.ParseCase(rubrics.CaseFile(slug), data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, cr := range c.Criteria {
-		ids = append(ids, cr.ID)
-	}
-	return ids
-}
-
 // TestFixtures grades every case's reference, skeleton and mutants and checks
 // each verdict against what the target declares.
 func TestFixtures(t *testing.T) {
@@ -58,7 +39,11 @@ func TestFixtures(t *testing.T) {
 	abs, _ := filepath.Abs(root)
 	const seed = 20261125 // fixed, so that a failure here replays with `grade --seed`
 	for _, slug := range engine.Slugs() {
-		targets, err := Targets(abs, slug, criteriaOf(t, slug))
+		criteria, err := Criteria(slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets, err := Targets(abs, slug, criteria)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -100,6 +100,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 				report.WriteProgress(stdout, ev, opt)
 			}
 		},
+		Status: func(slug, what string) {
+			if !*quiet {
+				fmt.Fprintf(stdout, "  %-14s  %s\n", slug, what)
+			}
+		},
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "grade: %v\n", err)

@@ -16,9 +16,7 @@ import (
 
 	"github.com/wirelab/wirelab/grader/engine"
 	"github.com/wirelab/wirelab/grader/report"
-	"github.com/wirelab/wirelab/grader/rubric"
 	"github.com/wirelab/wirelab/grader/selftest"
-	"github.com/wirelab/wirelab/rubrics"
 )
 
 func main() {
@@ -58,7 +56,7 @@ func run(runs int, only, match string, busy, broken bool, seed int64) error {
 		if only != "" && slug != only {
 			continue
 		}
-		criteria, err := criteriaOf(slug)
+		criteria, err := selftest.Criteria(slug)
 		if err != nil {
 			return err
 		}
@@ -117,22 +115,6 @@ func tallyOf(verdicts []map[string]report.Status, id string) string {
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-func criteriaOf(slug string) ([]string, error) {
-	data, err := rubrics.Files.ReadFile(rubrics.CaseFile(slug))
-	if err != nil {
-		return nil, err
-	}
-	c, err := rubric.ParseCase("rubrics/"+rubrics.CaseFile(slug), data)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(c.Criteria))
-	for i, cr := range c.Criteria {
-		ids[i] = cr.ID
-	}
-	return ids, nil
 }
 
 func firstLine(s string) string {

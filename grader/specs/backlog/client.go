@@ -144,7 +144,7 @@ func (t tally) String() string {
 			parts = append(parts, fmt.Sprintf("%s %d", o, n))
 		}
 	}
-	return fmt.Sprintf("%d clients: %s", len(t.calls), strings.Join(parts, ", "))
+	return fmt.Sprintf("%s: %s", count(len(t.calls), "client", "clients"), strings.Join(parts, ", "))
 }
 
 // answered is how many got OK or BUSY.
@@ -188,4 +188,12 @@ func (t tally) examples(o outcome, n int) string {
 	}
 	sort.Strings(ex)
 	return strings.Join(ex, "; ")
+}
+
+// count renders "1 client" or "3 clients".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

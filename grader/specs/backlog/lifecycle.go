@@ -32,7 +32,7 @@ func inFlight(port uint16) (established, read int) {
 var _ = Describe("01-backlog: the server's life cycle", Label(CaseLabel), func() {
 	// "The app logged nothing" is only evidence if the app counts: the stats
 	// line must match, number for number, what the clients saw.
-	It("reports accepted, served and shed counts that match what clients observed", Label("backlog.accounting"), SpecTimeout(60*time.Second), func(ctx SpecContext) {
+	It("reports accepted, served and shed counts that match what clients observed", Label("backlog.accounting"), SpecTimeout(lab.Scaled(60*time.Second)), func(ctx SpecContext) {
 		cfg := config{backlog: 128, workers: 2, queue: 4, work: 30 * time.Millisecond}
 		s := startServer(ctx, "accounting", cfg)
 		requests := ids(rng("accounting/ids"), 40)
@@ -86,7 +86,7 @@ var _ = Describe("01-backlog: the server's life cycle", Label(CaseLabel), func()
 	// silent clients as workers; then silent clients arriving while the server
 	// is full, which must not stall the accept loop (shedding reads the
 	// request line too, so it must not happen in the accept loop).
-	It("does not let silent clients delay the others", Label("backlog.silent-client"), SpecTimeout(90*time.Second), func(ctx SpecContext) {
+	It("does not let silent clients delay the others", Label("backlog.silent-client"), SpecTimeout(lab.Scaled(90*time.Second)), func(ctx SpecContext) {
 		// Reference: the first normal reply after ≤ 1 s (one read deadline);
 		// serving inline takes one deadline per silent client (4 s), no
 		// deadline takes forever. The bound sits between.
@@ -97,7 +97,7 @@ var _ = Describe("01-backlog: the server's life cycle", Label(CaseLabel), func()
 
 	// SIGTERM while requests are being worked on: they finish, the stats line
 	// is printed, the process exits 0 in time.
-	It("shuts down gracefully on SIGTERM under load", Label("backlog.graceful-shutdown"), SpecTimeout(60*time.Second), func(ctx SpecContext) {
+	It("shuts down gracefully on SIGTERM under load", Label("backlog.graceful-shutdown"), SpecTimeout(lab.Scaled(60*time.Second)), func(ctx SpecContext) {
 		cfg := config{backlog: 128, workers: 4, queue: 4, work: 400 * time.Millisecond}
 		s := startServer(ctx, "graceful-shutdown", cfg)
 		n := cfg.workers + 2 // four in service, two waiting in the queue
@@ -124,7 +124,7 @@ var _ = Describe("01-backlog: the server's life cycle", Label(CaseLabel), func()
 			return established == n && read >= cfg.workers, nil
 		})
 		established, read := inFlight(s.port)
-		suite.Evidence("before SIGTERM", "%d connections, %d requests read by the server%s", established, read, map[bool]string{true: "", false: " (fewer than the 4 workers should be working on)"}[err == nil])
+		suite.Evidence("before SIGTERM", "%s, %s read by the server%s", count(established, "connection", "connections"), count(read, "request", "requests"), map[bool]string{true: "", false: " (fewer than the 4 workers should be working on)"}[err == nil])
 
 		sent := time.Now()
 		s.Signal(syscall.SIGTERM)
@@ -135,9 +135,9 @@ var _ = Describe("01-backlog: the server's life cycle", Label(CaseLabel), func()
 		suite.Evidence("exit", "the server %s %v after SIGTERM", s.ExitDescription(), time.Since(sent).Round(time.Millisecond))
 
 		if t.answered() < n {
-			suite.Failf("SIGTERM arrived while %d requests were being worked on and %d waited; %d clients got no answer (%s). "+
+			suite.Failf("SIGTERM arrived while %s being worked on and %s; %s no answer (%s). "+
 				"A graceful shutdown stops accepting, lets in-flight requests finish with OK and answers waiting ones (BUSY is fine) before exiting (Task 6).",
-				read, n-read, n-t.answered(), t)
+				count(read, "request was", "requests were"), count(n-read, "waited", "waited"), count(n-t.answered(), "client got", "clients got"), t)
 		}
 		if !exited {
 			suite.Failf("the server was still running %v after SIGTERM. Shutdown must finish in-flight work and exit promptly (Task 6).", lab.Scaled(2*time.Second))

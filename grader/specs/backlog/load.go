@@ -1,6 +1,8 @@
 package backlog
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -22,6 +24,7 @@ type load struct {
 	tally
 	counters lab.Counters // deltas over the run
 	peak     lab.Socket   // the LISTEN socket at its deepest accept queue
+	queue    queueWatch
 	elapsed  time.Duration
 }
 
@@ -33,7 +36,7 @@ func drive(ctx SpecContext, s *server, stream string, n int, rate float64) load 
 	before := mustCounters()
 	var l load
 	stop := make(chan struct{})
-	watched := make(chan lab.Socket)
+	watched := make(chan queueWatch)
 	go func() { watched <- watchQueue(s, stop) }()
 	start := time.Now()
 	lab.OpenLoop(ctx, n, rate, func(i int) {
@@ -41,7 +44,8 @@ func drive(ctx SpecContext, s *server, stream string, n int, rate float64) load 
 	})
 	l.elapsed = time.Since(start)
 	close(stop)
-	l.peak = <-watched
+	l.queue = <-watched
+	l.peak = l.queue.peak
 	l.counters = mustCounters().Since(before)
 	for i, c := range calls {
 		if c == nil { // ctx ended before this arrival
@@ -52,26 +56,52 @@ func drive(ctx SpecContext, s *server, stream string, n int, rate float64) load 
 	suite.Evidence("clients", "%s in %v (%.0f/s offered)", l.tally, l.elapsed.Round(time.Millisecond), rate)
 	suite.Evidence("latency", "connect %s; reply ok %s; reply busy %s",
 		l.connectLatencies().Summary(), l.latencies(ok).Summary(), l.latencies(busy).Summary())
-	suite.Evidence("accept queue", "deepest %d of limit %d", l.peak.RecvQ, l.peak.SendQ)
+	suite.Evidence("accept queue", "deepest %d of limit %d; deepest per %v over the run: %s",
+		l.peak.RecvQ, l.peak.SendQ, queueBucket, l.queue.timeline())
 	suite.Evidence("kernel counters", "%s", l.counters.Format("TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.TCPTimeouts"))
 	return l
 }
 
-// watchQueue samples the LISTEN socket until stop and returns the deepest sample.
-func watchQueue(s *server, stop <-chan struct{}) lab.Socket {
-	var peak lab.Socket
+// queueWatch is the accept queue sampled over a run.
+type queueWatch struct {
+	peak    lab.Socket // the sample with the deepest queue
+	buckets []uint32   // deepest queue per bucket of the run
+}
+
+const queueBucket = 100 * time.Millisecond
+
+// watchQueue samples the LISTEN socket every few milliseconds until stop.
+func watchQueue(s *server, stop <-chan struct{}) queueWatch {
+	var w queueWatch
+	start := time.Now()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if l, found, err := lab.Listener(s.port); err == nil && found && l.RecvQ >= peak.RecvQ {
-			peak = l
+		if l, found, err := lab.Listener(s.port); err == nil && found {
+			if l.RecvQ >= w.peak.RecvQ {
+				w.peak = l
+			}
+			b := int(time.Since(start) / queueBucket)
+			for len(w.buckets) <= b {
+				w.buckets = append(w.buckets, 0)
+			}
+			w.buckets[b] = max(w.buckets[b], l.RecvQ)
 		}
 		select {
 		case <-stop:
-			return peak
+			return w
 		case <-tick.C:
 		}
 	}
+}
+
+// timeline renders the deepest queue per bucket, e.g. "0 0 3 12 64 64".
+func (w queueWatch) timeline() string {
+	parts := make([]string, len(w.buckets))
+	for i, d := range w.buckets {
+		parts[i] = strconv.Itoa(int(d))
+	}
+	return strings.Join(parts, " ")
 }
 
 // requireNoHandshakeLoss fails the spec if clients timed out connecting or the
@@ -79,9 +109,9 @@ func watchQueue(s *server, stop <-chan struct{}) lab.Socket {
 func requireNoHandshakeLoss(l load, s *server) {
 	overflows := l.counters["TcpExt.ListenOverflows"]
 	if l.count[connectTimeout] > 0 || overflows > 0 {
-		suite.Failf("%d clients timed out connecting, and the kernel counted ListenOverflows +%d: the accept queue (limit %d, deepest seen %d) was full, so handshakes were dropped before your program ever saw them. "+
+		suite.Failf("%s out connecting, and the kernel counted ListenOverflows +%d: the accept queue (limit %d, deepest seen %d) was full, so handshakes were dropped before your program ever saw them. "+
 			"This is the case study's failure mode: the application logs nothing while clients time out. Accept faster and hand work to the pool (Task 2), shed load before the queue fills (Task 3).",
-			l.count[connectTimeout], overflows, l.peak.SendQ, l.peak.RecvQ)
+			count(l.count[connectTimeout], "client timed", "clients timed"), overflows, l.peak.SendQ, l.peak.RecvQ)
 	}
 }
 
@@ -98,7 +128,7 @@ var _ = Describe("01-backlog: under sustained load", Label(CaseLabel), func() {
 	// 200 arrivals/s against 8 workers × 20 ms (capacity 400/s): a server with
 	// a fast accept path keeps up easily; one that serves inline manages 50/s,
 	// so its accept queue grows until it overflows or clients wait seconds.
-	It("keeps up with arrivals above inline capacity with a fast accept path and a worker pool", Label("backlog.fast-accept"), SpecTimeout(90*time.Second), func(ctx SpecContext) {
+	It("keeps up with arrivals above inline capacity with a fast accept path and a worker pool", Label("backlog.fast-accept"), SpecTimeout(lab.Scaled(90*time.Second)), func(ctx SpecContext) {
 		cfg := config{backlog: 64, workers: 8, queue: 64, work: 20 * time.Millisecond}
 		s := startServer(ctx, "fast-accept", cfg)
 		l := drive(ctx, s, "fast-accept/ids", 400, 200)
@@ -120,7 +150,7 @@ var _ = Describe("01-backlog: under sustained load", Label(CaseLabel), func() {
 
 	// 150 arrivals/s against 2 workers × 50 ms (capacity 40/s): only load
 	// shedding keeps latency bounded and the accept queue from overflowing.
-	It("sheds load with a fast BUSY when arrivals exceed capacity", Label("backlog.sheds-load"), SpecTimeout(90*time.Second), func(ctx SpecContext) {
+	It("sheds load with a fast BUSY when arrivals exceed capacity", Label("backlog.sheds-load"), SpecTimeout(lab.Scaled(90*time.Second)), func(ctx SpecContext) {
 		cfg := config{backlog: 128, workers: 2, queue: 4, work: 50 * time.Millisecond}
 		s := startServer(ctx, "sheds-load", cfg)
 		const arrivals, rate = 300, 150

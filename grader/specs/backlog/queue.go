@@ -13,7 +13,7 @@ import (
 var _ = Describe("01-backlog: the kernel's accept queue", Label(CaseLabel), func() {
 	// The backlog is the accept queue's limit. Go's net.Listen always asks for
 	// net.core.somaxconn, so a server that ignores -backlog shows somaxconn here.
-	It("listens with the backlog it was given", Label("backlog.listen-backlog"), SpecTimeout(60*time.Second), func(ctx SpecContext) {
+	It("listens with the backlog it was given", Label("backlog.listen-backlog"), SpecTimeout(lab.Scaled(60*time.Second)), func(ctx SpecContext) {
 		r := rng("listen-backlog")
 		wanted := []int{20 + r.IntN(180), 600 + r.IntN(2400)}
 		var seen []string
@@ -37,7 +37,7 @@ var _ = Describe("01-backlog: the kernel's accept queue", Label(CaseLabel), func
 	// SIGSTOP the server so that it cannot call accept(), fire the whole burst,
 	// and read the accept queue from the kernel: the burst is then as
 	// instantaneous as it can be, and the result does not depend on timing.
-	It("absorbs an instantaneous burst when -backlog is at least the burst size", Label("backlog.burst-absorbed"), SpecTimeout(90*time.Second), func(ctx SpecContext) {
+	It("absorbs an instantaneous burst when -backlog is at least the burst size", Label("backlog.burst-absorbed"), SpecTimeout(lab.Scaled(90*time.Second)), func(ctx SpecContext) {
 		r := rng("burst")
 		burst := 300 + r.IntN(301)
 		cfg := config{backlog: burst + 64 + r.IntN(64), workers: 8, queue: 64, work: 20 * time.Millisecond}

@@ -105,6 +105,9 @@ func startServer(ctx SpecContext, stream string, cfg config) *server {
 		}
 		crashed := s.HasExited()
 		status := s.ExitDescription()
+		if st, err := s.Stats(); err == nil {
+			suite.Evidence("server process", "at the end of the check: %s", st)
+		}
 		s.Stop(lab.Scaled(2 * time.Second))
 		suite.Evidence("server", "server %s", cfg)
 		if crashed {

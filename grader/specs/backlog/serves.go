@@ -14,7 +14,7 @@ import (
 )
 
 var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
-	It("answers REQ <id> with OK <id> after the work time, one request per connection", Label("backlog.serves"), SpecTimeout(60*time.Second), func(ctx SpecContext) {
+	It("answers REQ <id> with OK <id> after the work time, one request per connection", Label("backlog.serves"), SpecTimeout(lab.Scaled(60*time.Second)), func(ctx SpecContext) {
 		cfg := config{backlog: 128, workers: 4, queue: 16, work: 15 * time.Millisecond}
 		s := startServer(ctx, "serves", cfg)
 		requests := ids(rng("serves/ids"), 12)
