@@ -1,0 +1,47 @@
+package lab
+
+import (
+	"bytes"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// capture records the packets that enter the wire, both directions, as a pcap
+// (LinkTypeRaw: each record is an IP packet) that tcpdump and Wireshark read.
+// It keeps at most limit bytes; later packets are counted, not kept.
+type capture struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	w       *pcapgo.Writer
+	limit   int
+	skipped int
+}
+
+func newCapture(limit int) *capture {
+	c := &capture{limit: limit}
+	c.w = pcapgo.NewWriterNanos(&c.buf)
+	c.w.WriteFileHeader(65535, layers.LinkTypeRaw) // cannot fail on a bytes.Buffer
+	return c
+}
+
+func (c *capture) record(t time.Time, data []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf.Len()+16+len(data) > c.limit {
+		c.skipped++
+		return
+	}
+	c.w.WritePacket(gopacket.CaptureInfo{Timestamp: t, CaptureLength: len(data), Length: len(data)}, data)
+}
+
+// writeFile writes the capture to path and returns how many packets did not fit.
+func (c *capture) writeFile(path string) (skipped int, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.skipped, os.WriteFile(path, c.buf.Bytes(), 0o644)
+}

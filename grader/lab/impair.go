@@ -1,0 +1,160 @@
+package lab
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+)
+
+// Match selects packets on the wire. A zero field matches anything.
+type Match struct {
+	Proto      uint8    // ProtoTCP, ProtoUDP, ...
+	SrcPort    uint16   // source port
+	DstPort    uint16   // destination port
+	Flags      TCPFlags // TCP: all these flags set
+	NoFlags    TCPFlags // TCP: none of these flags set
+	MinPayload int      // at least this many payload bytes (1: data segments, not bare ACKs)
+}
+
+func (m Match) matches(p Packet) bool {
+	return (m.Proto == 0 || p.Proto == m.Proto) &&
+		(m.SrcPort == 0 || p.Src.Port() == m.SrcPort) &&
+		(m.DstPort == 0 || p.Dst.Port() == m.DstPort) &&
+		p.Flags&m.Flags == m.Flags && p.Flags&m.NoFlags == 0 &&
+		p.Payload >= m.MinPayload
+}
+
+func (m Match) String() string {
+	var parts []string
+	switch m.Proto {
+	case 0:
+	case ProtoTCP:
+		parts = append(parts, "TCP")
+	case ProtoUDP:
+		parts = append(parts, "UDP")
+	default:
+		parts = append(parts, fmt.Sprintf("proto %d", m.Proto))
+	}
+	if m.SrcPort != 0 {
+		parts = append(parts, fmt.Sprintf("src port %d", m.SrcPort))
+	}
+	if m.DstPort != 0 {
+		parts = append(parts, fmt.Sprintf("dst port %d", m.DstPort))
+	}
+	if m.Flags != 0 {
+		parts = append(parts, "flags "+m.Flags.String())
+	}
+	if m.NoFlags != 0 {
+		parts = append(parts, "without "+m.NoFlags.String())
+	}
+	if m.MinPayload > 0 {
+		parts = append(parts, fmt.Sprintf("payload ≥ %d", m.MinPayload))
+	}
+	if len(parts) == 0 {
+		return "every packet"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Action is what a rule does to the packets it chooses.
+type Action int
+
+const (
+	// Drop discards the packet.
+	Drop Action = iota
+	// Duplicate forwards the packet twice.
+	Duplicate
+	// Reorder holds the packet back until HoldBack later packets have passed.
+	Reorder
+)
+
+func (a Action) String() string {
+	return [...]string{"drop", "duplicate", "reorder"}[a]
+}
+
+// Rule acts on some of the packets that match it, chosen by their 1-based
+// index among the matching packets (Nth), or at random with a seeded
+// probability. Every rule counts every packet it matches, whatever the other
+// rules do; when several choose the same packet, the first one installed acts.
+type Rule struct {
+	Match       Match
+	Action      Action
+	Nth         []int   // indexes among matching packets, e.g. {3} for the third
+	Probability float64 // used when Nth is empty: act on each matching packet with this probability
+	Seed        uint64  // seeds Probability
+	HoldBack    int     // Reorder: later packets to let pass first (default 1)
+}
+
+// DropNth drops the nth packet (1-based) that matches m.
+func DropNth(m Match, n int) Rule { return Rule{Match: m, Action: Drop, Nth: []int{n}} }
+
+// DropIndexes drops the matching packets at these 1-based indexes.
+func DropIndexes(m Match, indexes ...int) Rule {
+	return Rule{Match: m, Action: Drop, Nth: slices.Clone(indexes)}
+}
+
+// DropRandom drops each matching packet with probability p, from a seeded source.
+func DropRandom(m Match, p float64, seed uint64) Rule {
+	return Rule{Match: m, Action: Drop, Probability: p, Seed: seed}
+}
+
+// DuplicateNth sends the nth matching packet twice.
+func DuplicateNth(m Match, n int) Rule { return Rule{Match: m, Action: Duplicate, Nth: []int{n}} }
+
+// ReorderNth holds the nth matching packet back until k later packets have passed.
+func ReorderNth(m Match, n, k int) Rule {
+	return Rule{Match: m, Action: Reorder, Nth: []int{n}, HoldBack: k}
+}
+
+func (r Rule) String() string {
+	which := "every packet"
+	switch {
+	case len(r.Nth) == 1:
+		which = fmt.Sprintf("match #%d", r.Nth[0])
+	case len(r.Nth) > 1:
+		which = fmt.Sprintf("%d chosen matches", len(r.Nth))
+	case r.Probability > 0:
+		which = fmt.Sprintf("each with probability %.3g (seed %d)", r.Probability, r.Seed)
+	}
+	s := fmt.Sprintf("%s %s of [%s]", r.Action, which, r.Match)
+	if r.Action == Reorder {
+		s += fmt.Sprintf(" behind %d later packet(s)", max(1, r.HoldBack))
+	}
+	return s
+}
+
+// ruleState is a rule installed on one direction of the wire.
+type ruleState struct {
+	Rule
+	matched int
+	chosen  map[int]bool
+	rng     *rand.Rand
+}
+
+func newRuleState(r Rule) *ruleState {
+	rs := &ruleState{Rule: r, chosen: map[int]bool{}}
+	for _, n := range r.Nth {
+		rs.chosen[n] = true
+	}
+	if len(r.Nth) == 0 && r.Probability > 0 {
+		rs.rng = rand.New(rand.NewPCG(r.Seed, 0x77697265))
+	}
+	return rs
+}
+
+// choose counts p if it matches and reports whether the rule acts on it, and
+// the packet's index among the rule's matches.
+func (rs *ruleState) choose(p Packet) (bool, int) {
+	if !rs.Match.matches(p) {
+		return false, 0
+	}
+	rs.matched++
+	switch {
+	case len(rs.chosen) > 0:
+		return rs.chosen[rs.matched], rs.matched
+	case rs.rng != nil:
+		return rs.rng.Float64() < rs.Probability, rs.matched
+	}
+	return true, rs.matched
+}

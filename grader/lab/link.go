@@ -1,0 +1,275 @@
+package lab
+
+import (
+	"math/rand/v2"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// LinkCounters count one direction of the wire.
+type LinkCounters struct {
+	Packets    int64 // entered the wire
+	Bytes      int64
+	Dropped    int64 // by a rule
+	RateDrops  int64 // by the rate limit's full queue
+	Delayed    int64 // held for a delay or the rate limit
+	Duplicated int64
+	Reordered  int64
+	Delivered  int64 // written to the far side
+	WriteErrs  int64 // the far side's TUN refused the packet
+}
+
+// holdTimeout releases a packet held for reordering when no later packets come.
+const holdTimeout = 200 * time.Millisecond
+
+// queueCap bounds the packets in flight inside one direction (delay line).
+const queueCap = 1 << 16
+
+// item is a packet on its way through one direction.
+type item struct {
+	data []byte
+	due  time.Time
+}
+
+// held is a packet waiting for `remaining` later packets before it goes on.
+type held struct {
+	data      []byte
+	remaining int
+	timer     *time.Timer
+}
+
+// link forwards one direction: read from in, apply rules, delay and rate, write to out.
+type link struct {
+	wire    *Wire
+	dir     Direction
+	in, out *os.File
+	mtu     int
+	queue   chan item
+	pending atomic.Int64 // items queued or being delivered: the fast path needs 0
+
+	mu       sync.Mutex
+	closed   bool
+	rules    []*ruleState
+	index    int
+	delay    time.Duration
+	jitter   time.Duration
+	rng      *rand.Rand
+	lastDue  time.Time
+	rate     int // bytes per second; 0: unlimited
+	queueMax int // bytes allowed to wait for the rate limit
+	queued   int // bytes waiting for the rate limit
+	holding  []*held
+	c        LinkCounters
+}
+
+func newLink(w *Wire, dir Direction, in, out *os.File, mtu int) *link {
+	return &link{wire: w, dir: dir, in: in, out: out, mtu: mtu, queue: make(chan item, queueCap)}
+}
+
+func (l *link) addRule(r Rule) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rules = append(l.rules, newRuleState(r))
+}
+
+func (l *link) clearRules() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rules = nil
+}
+
+func (l *link) setDelay(delay, jitter time.Duration, seed uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.delay, l.jitter = delay, jitter
+	l.rng = rand.New(rand.NewPCG(seed, uint64(l.dir)))
+}
+
+func (l *link) setRate(bytesPerSecond, queueBytes int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rate, l.queueMax = bytesPerSecond, queueBytes
+}
+
+func (l *link) snapshot() LinkCounters {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.c
+}
+
+// read is the direction's reader: every packet that enters the wire passes here.
+func (l *link) read() {
+	buf := make([]byte, l.mtu+64)
+	for {
+		n, err := l.in.Read(buf)
+		if err != nil {
+			l.mu.Lock()
+			l.closed = true
+			for _, h := range l.holding {
+				h.timer.Stop()
+			}
+			l.holding = nil
+			l.mu.Unlock()
+			close(l.queue)
+			return
+		}
+		now := time.Now()
+		data := append([]byte(nil), buf[:n]...)
+		l.wire.cap.record(now, data)
+		l.handle(now, data)
+	}
+}
+
+// handle applies the rules to one packet and sends it (or not) down the line.
+func (l *link) handle(now time.Time, data []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.index++
+	l.c.Packets++
+	l.c.Bytes += int64(len(data))
+	pkt := parsePacket(data)
+	var acting *ruleState
+	var actingIndex int
+	for _, r := range l.rules { // every rule counts its matches
+		if chosen, matchIndex := r.choose(pkt); chosen && acting == nil {
+			acting, actingIndex = r, matchIndex
+		}
+	}
+	if r := acting; r != nil {
+		l.wire.record(WireEvent{At: now.Sub(l.wire.start), Dir: l.dir, Index: l.index, MatchIndex: actingIndex,
+			Action: r.Action, Rule: r.Rule.String(), Packet: pkt.String()})
+		switch r.Action {
+		case Drop:
+			l.c.Dropped++
+			l.releaseHeld(now)
+			return
+		case Duplicate:
+			l.c.Duplicated++
+			l.send(now, data)
+			l.send(now, data)
+			l.releaseHeld(now)
+			return
+		case Reorder:
+			l.c.Reordered++
+			h := &held{data: data, remaining: max(1, r.HoldBack)}
+			h.timer = time.AfterFunc(holdTimeout, func() { l.expire(h) })
+			l.releaseHeld(now) // packets held earlier count this one
+			l.holding = append(l.holding, h)
+			return
+		}
+	}
+	l.send(now, data)
+	l.releaseHeld(now)
+}
+
+// releaseHeld counts one more packet past every held packet and sends those
+// whose turn has come. Called with l.mu held.
+func (l *link) releaseHeld(now time.Time) {
+	kept := l.holding[:0]
+	for _, h := range l.holding {
+		h.remaining--
+		if h.remaining > 0 {
+			kept = append(kept, h)
+			continue
+		}
+		h.timer.Stop()
+		l.send(now, h.data)
+	}
+	l.holding = kept
+}
+
+// expire sends a held packet that waited too long for later packets.
+func (l *link) expire(h *held) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, x := range l.holding {
+		if x == h {
+			l.holding = append(l.holding[:i], l.holding[i+1:]...)
+			l.send(time.Now(), h.data)
+			return
+		}
+	}
+}
+
+// send queues a packet for delivery after the delay, keeping order, or writes
+// it at once when nothing is delayed or queued. Called with l.mu held.
+func (l *link) send(now time.Time, data []byte) {
+	if l.closed {
+		return
+	}
+	if l.delay == 0 && l.jitter == 0 && l.rate == 0 && l.pending.Load() == 0 {
+		l.write(data) // the fast path: no goroutine hop
+		return
+	}
+	if l.rate > 0 && l.queueMax > 0 && l.queued+len(data) > l.queueMax {
+		l.c.RateDrops++
+		return
+	}
+	due := now.Add(l.delay)
+	if l.jitter > 0 {
+		due = due.Add(time.Duration(l.rng.Int64N(int64(l.jitter))))
+	}
+	if due.Before(l.lastDue) {
+		due = l.lastDue // a queue keeps order: jitter never overtakes
+	}
+	l.lastDue = due
+	if l.rate > 0 {
+		l.queued += len(data)
+	}
+	l.c.Delayed++
+	l.pending.Add(1)
+	select {
+	case l.queue <- item{data: data, due: due}:
+	default: // the delay line is full: the packet is lost, as on a real link
+		l.pending.Add(-1)
+		l.c.RateDrops++
+	}
+}
+
+// deliver writes queued packets when they are due, at the rate limit if any.
+func (l *link) deliver() {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var budgetAt time.Time // when the rate limit lets the next byte through
+	for it := range l.queue {
+		l.mu.Lock()
+		rate := l.rate
+		l.mu.Unlock()
+		at := it.due
+		if rate > 0 {
+			if budgetAt.After(at) {
+				at = budgetAt
+			}
+			start := at
+			if now := time.Now(); now.After(start) {
+				start = now
+			}
+			budgetAt = start.Add(time.Duration(float64(len(it.data)) / float64(rate) * float64(time.Second)))
+		}
+		if wait := time.Until(at); wait > 0 {
+			timer.Reset(wait)
+			<-timer.C
+		}
+		l.mu.Lock()
+		l.write(it.data)
+		if rate > 0 {
+			l.queued -= len(it.data)
+		}
+		l.mu.Unlock()
+		l.pending.Add(-1)
+	}
+}
+
+// write hands a packet to the far side's kernel. Called with l.mu held.
+func (l *link) write(data []byte) {
+	if _, err := l.out.Write(data); err != nil {
+		l.c.WriteErrs++
+		return
+	}
+	l.c.Delivered++
+}
+
+// close stops the reader, which ends the delivery loop.
+func (l *link) close() { l.in.Close() }

@@ -1,0 +1,135 @@
+package lab
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Netns is an extra network namespace inside the sandbox, held by one OS
+// thread that lives in it for the namespace's whole life. Work that must
+// happen inside the namespace (creating sockets or devices, writing its
+// sysctls, starting programs) runs on that thread through Do; nothing else
+// ever runs there, so no goroutine lands in a namespace by accident.
+//
+// Programs started with Start inherit the namespace, and since their parent
+// thread is the namespace's thread, Pdeathsig kills them when it ends (Close).
+type Netns struct {
+	Name string
+	work chan func()
+	done chan struct{}
+}
+
+// NewNetns creates a fresh network namespace with loopback up.
+func NewNetns(name string) (*Netns, error) {
+	ns := &Netns{Name: name, work: make(chan func()), done: make(chan struct{})}
+	ready := make(chan error, 1)
+	go func() {
+		// Locked and never unlocked: when this goroutine returns, the runtime
+		// ends the thread with it, and the namespace goes when its last user does.
+		runtime.LockOSThread()
+		defer close(ns.done)
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			ready <- fmt.Errorf("lab: netns %s: unshare: %w", name, err)
+			return
+		}
+		if err := linkUp("lo"); err != nil {
+			ready <- fmt.Errorf("lab: netns %s: %w", name, err)
+			return
+		}
+		ready <- nil
+		for f := range ns.work {
+			f()
+		}
+	}()
+	if err := <-ready; err != nil {
+		<-ns.done
+		return nil, err
+	}
+	return ns, nil
+}
+
+// Do runs f on the namespace's thread and returns its error.
+func (ns *Netns) Do(f func() error) error {
+	errc := make(chan error, 1)
+	select {
+	case ns.work <- func() { errc <- f() }:
+	case <-ns.done:
+		return fmt.Errorf("lab: netns %s is closed", ns.Name)
+	}
+	return <-errc
+}
+
+// Start starts a program inside the namespace (see the package-level Start).
+func (ns *Netns) Start(path string, args ...string) (*Process, error) {
+	var p *Process
+	err := ns.Do(func() (err error) {
+		p, err = Start(path, args...)
+		return err
+	})
+	return p, err
+}
+
+// Sysctl writes a per-namespace sysctl such as "net.ipv4.tcp_syncookies".
+func (ns *Netns) Sysctl(key, value string) error {
+	return ns.Do(func() error { return writeSysctl(key, value) })
+}
+
+// Counters reads the namespace's kernel counters.
+func (ns *Netns) Counters() (c Counters, err error) {
+	err = ns.Do(func() (err error) {
+		c, err = ReadCounters()
+		return err
+	})
+	return c, err
+}
+
+// TCPSockets dumps the namespace's TCP socket table.
+func (ns *Netns) TCPSockets() (s []Socket, err error) {
+	err = ns.Do(func() (err error) {
+		s, err = TCPSockets()
+		return err
+	})
+	return s, err
+}
+
+// Close ends the namespace's thread. Stop the programs started in it first:
+// any still running are killed (Pdeathsig) when the thread ends.
+func (ns *Netns) Close() {
+	select {
+	case <-ns.done:
+		return
+	default:
+	}
+	close(ns.work)
+	<-ns.done
+}
+
+// writeSysctl writes /proc/sys/<key with dots as slashes> in the calling
+// thread's network namespace.
+func writeSysctl(key, value string) error {
+	path := filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/"))
+	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
+		return fmt.Errorf("sysctl %s=%s: %w", key, value, err)
+	}
+	return nil
+}
+
+// linkUp brings the named link up in the calling thread's namespace.
+func linkUp(name string) error {
+	link, err := netlink.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("find %s: %w", name, err)
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("bring %s up: %w", name, err)
+	}
+	return nil
+}
+
+

@@ -1,0 +1,365 @@
+package lab
+
+import (
+	"context"
+	crand "crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// The main goroutine stays on the main thread, so that no goroutine that
+// switches namespaces (Netns) ever lands on it (see LAB-NOTES.md).
+func init() { runtime.LockOSThread() }
+
+// newTestWire builds a wire for a test and tears it down after it.
+func newTestWire(t *testing.T, opt WireOptions) *Wire {
+	t.Helper()
+	needNetns(t)
+	w, err := NewWire(opt)
+	if errors.Is(err, ErrNoTUN) {
+		t.Skipf("SKIP: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	return w
+}
+
+// listenServer opens a listener on the server side of the wire.
+func listenServer(t *testing.T, w *Wire, network string) (ln net.Listener, pc net.PacketConn) {
+	t.Helper()
+	addr := netip.AddrPortFrom(ServerAddr, 0).String()
+	err := w.Server.Do(func() (err error) {
+		if network == "udp" {
+			pc, err = net.ListenPacket("udp", addr)
+			return err
+		}
+		ln, err = net.Listen("tcp", addr)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ln != nil {
+		t.Cleanup(func() { ln.Close() })
+	}
+	if pc != nil {
+		t.Cleanup(func() { pc.Close() })
+	}
+	return ln, pc
+}
+
+// TestWireDropsExactlyOneDataSegment: a 1 MiB transfer from the server side
+// with one seeded data segment dropped arrives intact, and the server side's
+// kernel retransmitted exactly one segment.
+func TestWireDropsExactlyOneDataSegment(t *testing.T) {
+	w := newTestWire(t, WireOptions{})
+	ln, _ := listenServer(t, w, "tcp")
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	payload := make([]byte, 1<<20)
+	crand.Read(payload)
+	n := 5 + rand.N(40)
+	w.Add(ToClient, DropNth(Match{Proto: ProtoTCP, SrcPort: port, MinPayload: 1}, n))
+
+	before, err := w.Server.Counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			sent <- err
+			return
+		}
+		_, err = c.Write(payload)
+		c.Close()
+		sent <- err
+	}()
+	c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	if sha256.Sum256(got) != sha256.Sum256(payload) {
+		t.Fatalf("received %d bytes that differ from the %d sent", len(got), len(payload))
+	}
+	after, _ := w.Server.Counters()
+	if d := after.Since(before)["Tcp.RetransSegs"]; d != 1 {
+		t.Errorf("server side RetransSegs %+d, want +1 (dropped data segment #%d); events: %v", d, n, w.Events())
+	}
+	if ev := w.Events(); len(ev) != 1 || ev[0].Action != Drop || ev[0].MatchIndex != n {
+		t.Errorf("events %v, want one drop of match #%d", ev, n)
+	}
+	if c := w.Counters(ToClient); c.Dropped != 1 || c.Delivered != c.Packets-1 {
+		t.Errorf("counters %+v, want 1 dropped and the rest delivered", c)
+	}
+}
+
+// TestWireDelaySetsTheRTT: 20 ms one way, each way, is 40 ms of smoothed RTT
+// as the kernel measures it (TCP_INFO).
+func TestWireDelaySetsTheRTT(t *testing.T) {
+	w := newTestWire(t, WireOptions{})
+	w.SetDelay(ToServer, 20*time.Millisecond, 0, 1)
+	w.SetDelay(ToClient, 20*time.Millisecond, 0, 1)
+	ln, _ := listenServer(t, w, "tcp")
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c) // echo
+	}()
+	c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 64)
+	for i := 0; i < 20; i++ { // round trips for the smoothed RTT to settle
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write(buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info *unix.TCPInfo
+	raw.Control(func(fd uintptr) { info, err = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srtt := time.Duration(info.Rtt) * time.Microsecond
+	if srtt < 37*time.Millisecond || srtt > 43*time.Millisecond {
+		t.Errorf("smoothed RTT %v, want 40ms ± 3ms", srtt)
+	}
+	t.Logf("smoothed RTT %v (rttvar %v)", srtt, time.Duration(info.Rttvar)*time.Microsecond)
+}
+
+// udpExchange sends count numbered datagrams from the client side to a
+// receiver on the server side, in windows so that the receiver's socket
+// buffer never overflows, and returns the numbers received, in order.
+// arrive(n) says how many datagrams must have arrived once the first n are sent.
+func udpExchange(t *testing.T, w *Wire, count int, setup func(port uint16), arrive func(n int) int) []uint32 {
+	t.Helper()
+	_, pc := listenServer(t, w, "udp")
+	port := uint16(pc.LocalAddr().(*net.UDPAddr).Port)
+	setup(port)
+	got := make(chan uint32, count*2)
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, _, err := pc.ReadFrom(buf)
+			if err != nil {
+				close(got)
+				return
+			}
+			if n >= 4 {
+				got <- binary.BigEndian.Uint32(buf)
+			}
+		}
+	}()
+	c, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var seq []uint32
+	msg := make([]byte, 32)
+	const window = 100
+	for start := 0; start < count; start += window {
+		end := min(start+window, count)
+		for i := start; i < end; i++ {
+			binary.BigEndian.PutUint32(msg, uint32(i))
+			if _, err := c.Write(msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Observed, not slept for: the wire has read the whole window (each
+		// packet is passed, dropped or held as soon as it is read).
+		sentSoFar := int64(end)
+		if err := Await(context.Background(), 5*time.Second, func() (bool, error) {
+			return w.Counters(ToServer).Packets >= sentSoFar, nil
+		}); err != nil {
+			t.Fatalf("the wire did not read datagrams %d..%d: %+v", start, end-1, w.Counters(ToServer))
+		}
+		for len(seq) < arrive(end) {
+			select {
+			case n := <-got:
+				seq = append(seq, n)
+			case <-time.After(5 * time.Second):
+				sc, _ := w.Server.Counters()
+				t.Fatalf("received %d datagrams, want %d after sending %d (wire %+v); server side: %s",
+					len(seq), arrive(end), end, w.Counters(ToServer), sc.Format("Udp.InDatagrams", "Udp.RcvbufErrors", "Ip.InDelivers"))
+			}
+		}
+	}
+	return seq
+}
+
+// TestWireDropsExactlyTheSeededIndexes: 10,000 numbered datagrams with a seeded
+// list of indexes dropped: the receiver misses exactly those.
+func TestWireDropsExactlyTheSeededIndexes(t *testing.T) {
+	w := newTestWire(t, WireOptions{})
+	r := rand.New(rand.NewPCG(2026, 11))
+	drop := map[int]bool{}
+	for len(drop) < 25 {
+		drop[1+r.IntN(10000)] = true
+	}
+	indexes := slices.Sorted(mapsKeys(drop))
+	before, err := w.Server.Counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := udpExchange(t, w, 10000, func(port uint16) {
+		w.Add(ToServer, DropIndexes(Match{Proto: ProtoUDP, DstPort: port}, indexes...))
+	}, func(n int) int {
+		kept := 0
+		for i := 1; i <= n; i++ {
+			if !drop[i] {
+				kept++
+			}
+		}
+		return kept
+	})
+	var want []uint32
+	for i := 0; i < 10000; i++ {
+		if !drop[i+1] {
+			want = append(want, uint32(i))
+		}
+	}
+	if !slices.Equal(seq, want) {
+		t.Errorf("received %d datagrams, want %d: the receiver must miss exactly datagrams %v", len(seq), len(want), indexes)
+	}
+	after, _ := w.Server.Counters()
+	if d := after.Since(before)["Udp.RcvbufErrors"]; d != 0 {
+		t.Errorf("the receiver's buffer overflowed (RcvbufErrors %+d): the test itself lost datagrams", d)
+	}
+}
+
+// TestWireReordersAndDuplicatesExactly: rules produce exactly the sequence they describe.
+func TestWireReordersAndDuplicatesExactly(t *testing.T) {
+	w := newTestWire(t, WireOptions{})
+	seq := udpExchange(t, w, 20, func(port uint16) {
+		m := Match{Proto: ProtoUDP, DstPort: port}
+		w.Add(ToServer, ReorderNth(m, 5, 2)) // datagram 4 (the 5th) after the next two
+		w.Add(ToServer, DuplicateNth(m, 12)) // datagram 11 twice
+	}, func(n int) int { return n + 1 })
+	want := []uint32{0, 1, 2, 3, 5, 6, 4, 7, 8, 9, 10, 11, 11, 12, 13, 14, 15, 16, 17, 18, 19}
+	if !slices.Equal(seq, want) {
+		t.Errorf("received %v\nwant     %v", seq, want)
+	}
+}
+
+// TestWireCaptureIsReadByTcpdump: the pcap holds both directions, including a
+// dropped packet, and tcpdump reads it.
+func TestWireCaptureIsReadByTcpdump(t *testing.T) {
+	w := newTestWire(t, WireOptions{})
+	ln, _ := listenServer(t, w, "tcp")
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	w.Add(ToServer, DropNth(Match{Proto: ProtoTCP, DstPort: port, MinPayload: 1}, 1))
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		io.Copy(io.Discard, c)
+		c.Close()
+	}()
+	c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("hello across the wire\n"))
+	c.(*net.TCPConn).CloseWrite()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	io.Copy(io.Discard, c) // until the server closes: the retransmission got through
+	c.Close()
+	path := filepath.Join(t.TempDir(), "wire.pcap")
+	if _, err := w.WritePcap(path); err != nil {
+		t.Fatal(err)
+	}
+	tcpdump, err := exec.LookPath("tcpdump")
+	if err != nil {
+		t.Skip("tcpdump is not installed; the pcap was written to", path)
+	}
+	out, err := exec.Command(tcpdump, "-nn", "-r", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tcpdump -r: %v\n%s", err, out)
+	}
+	text := string(out)
+	payloadLines := strings.Count(text, "length 22")
+	if payloadLines != 2 {
+		t.Errorf("want the 22-byte segment twice in the capture (dropped, then retransmitted), tcpdump shows it %d times:\n%s", payloadLines, text)
+	}
+	if !strings.Contains(text, fmt.Sprintf("198.19.0.1.%d > 198.18.0.1", port)) {
+		t.Errorf("the capture lacks the server→client direction:\n%s", text)
+	}
+}
+
+// TestWireLeavesNothingBehind: after Close (also after a panic), the TUN
+// devices, the forwarder's goroutines and the server side's thread are gone.
+func TestWireLeavesNothingBehind(t *testing.T) {
+	needNetns(t)
+	base := runtime.NumGoroutine()
+	func() {
+		defer func() { recover() }()
+		w, err := NewWire(WireOptions{})
+		if errors.Is(err, ErrNoTUN) {
+			t.Skipf("SKIP: %v", err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		w.SetDelay(ToServer, time.Millisecond, time.Millisecond, 3)
+		panic("a spec panicked while the wire was up")
+	}()
+	if _, err := netlink.LinkByName("wlc0"); err == nil {
+		t.Error("the client-side TUN device wlc0 is still there")
+	}
+	if err := Await(context.Background(), 2*time.Second, func() (bool, error) { return runtime.NumGoroutine() <= base, nil }); err != nil {
+		t.Errorf("%d goroutines before the wire, %d after Close", base, runtime.NumGoroutine())
+	}
+}
+
+func mapsKeys(m map[int]bool) func(func(int) bool) {
+	return func(yield func(int) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
