@@ -131,5 +131,3 @@ func linkUp(name string) error {
 	}
 	return nil
 }
-
-
