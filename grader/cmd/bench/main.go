@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -24,12 +25,27 @@ import (
 	"github.com/wirelab/wirelab/grader/specs/backlog"
 )
 
-// childArg makes the bench binary measure the load generator inside a namespace.
-const childArg = "__bench-load"
+// Child modes: the bench binary re-executed inside a sandbox namespace.
+const (
+	childArg     = "__bench-load"
+	wireChildArg = "__bench-wire"
+)
+
+// The main goroutine keeps the main thread, so that no goroutine that enters
+// a namespace (the wire's server side) lands on it.
+func init() { runtime.LockOSThread() }
 
 func main() {
 	if len(os.Args) == 2 && os.Args[1] == childArg {
 		os.Exit(loadChild())
+	}
+	if len(os.Args) == 2 && os.Args[1] == wireChildArg {
+		if err := sandbox.Enter(nil); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		json.NewEncoder(os.Stdout).Encode(wireChild())
+		os.Exit(0)
 	}
 	runs := flag.Int("runs", 3, "gradings per fixture (the median is printed)")
 	flag.Parse()
@@ -96,6 +112,17 @@ func run(runs int) error {
 	for _, r := range f.Rates {
 		fmt.Printf("  open loop at %4.0f/s: achieved %6.1f/s over %d arrivals (%.1f%% of the asked rate)\n", r.Asked, r.Achieved, r.N, 100*r.Achieved/r.Asked)
 	}
+
+	cmd = sandbox.Command(sandbox.CurrentMode(), self, wireChildArg)
+	cmd.Stderr = os.Stderr
+	if out, err = cmd.Output(); err != nil {
+		return fmt.Errorf("wire figures in a namespace: %v", err)
+	}
+	var wf wireFigures
+	if err := json.Unmarshal(out, &wf); err != nil {
+		return err
+	}
+	printWire(wf)
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +21,10 @@ import (
 	"github.com/wirelab/wirelab/grader/engine"
 	"github.com/wirelab/wirelab/grader/report"
 )
+
+// The main goroutine keeps the main thread, so that no goroutine that enters
+// another network namespace (lab.Netns) ever lands on it (see LAB-NOTES.md).
+func init() { runtime.LockOSThread() }
 
 func main() {
 	if len(os.Args) == 3 && os.Args[1] == engine.ChildCommand {
