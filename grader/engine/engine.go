@@ -32,6 +32,7 @@ type Options struct {
 	Now        time.Time
 	Executable string                     // the grade binary, re-executed as the sandbox child
 	Rubrics    fs.FS                      // rubric files; nil means the embedded ones
+	Artifacts  string                     // where specs keep files for the student (pcaps), per case; empty: not kept
 	Progress   func(report.ProgressEvent) // called as each spec finishes; may be nil
 	Status     func(slug, what string)    // called as a case moves to its next step; may be nil
 }
@@ -247,8 +248,14 @@ func displayPath(root, path string) string {
 
 // childEnv is the environment the specs read through lab.CurrentEnv.
 func (g *caseGrader) childEnv() []string {
-	return []string{
+	env := []string{
 		lab.EnvBinDir + "=" + filepath.Join(g.work, "bin"),
 		fmt.Sprintf("%s=%d", lab.EnvSeed, g.opt.Seed),
 	}
+	if g.opt.Artifacts != "" {
+		if dir, err := filepath.Abs(filepath.Join(g.opt.Artifacts, g.def.Slug)); err == nil {
+			env = append(env, lab.EnvArtifactDir+"="+dir)
+		}
+	}
+	return env
 }

@@ -16,6 +16,7 @@ const (
 	EnvBinDir       = "WIRELAB_BIN_DIR"       // directory holding the student's built programs
 	EnvSeed         = "WIRELAB_SEED"          // seed of every randomized hidden parameter
 	EnvTimeoutScale = "WIRELAB_TIMEOUT_SCALE" // multiplies every timeout (default 1)
+	EnvArtifactDir  = "WIRELAB_ARTIFACT_DIR"  // where specs keep files for the student (pcaps); empty: nowhere
 )
 
 // Env is what the grader gave this sandbox child.

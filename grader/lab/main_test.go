@@ -2,7 +2,6 @@ package lab
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -26,50 +25,9 @@ import (
 var noNetns string
 
 func TestMain(m *testing.M) {
-	if os.Getenv(sandbox.EnvSandboxed) != "1" {
-		if code, ran := runSandboxed(); ran {
-			os.Exit(code)
-		}
-		// No namespace: run what needs none, skip the rest with the reason.
-		os.Exit(m.Run())
-	}
-	if err := sandbox.Enter(map[string]string{"net.core.somaxconn": "4096"}); err != nil {
-		fmt.Fprintln(os.Stderr, "lab tests:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
+	code := sandbox.RunTests(m, map[string]string{"net.core.somaxconn": "4096"}, func(reason string) { noNetns = reason })
 	cleanupProgs()
 	os.Exit(code)
-}
-
-// runSandboxed re-executes the test binary in a fresh network namespace and
-// returns its exit code. If no namespace can be made it says why and returns
-// ran=false.
-func runSandboxed() (code int, ran bool) {
-	mode := sandbox.CurrentMode()
-	cmd := sandbox.Command(mode, os.Args[0], os.Args[1:]...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := sandbox.Start(mode, cmd); err != nil {
-		var unavailable *sandbox.UnavailableError
-		if !errors.As(err, &unavailable) {
-			fmt.Fprintln(os.Stderr, "lab tests:", err)
-			return 1, true
-		}
-		noNetns = unavailable.Error()
-		fmt.Printf("SKIP: the lab tests that need a network namespace are skipped: %s\n", noNetns)
-		return 0, false
-	}
-	err := cmd.Wait()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, true
-	case errors.As(err, &exit) && exit.ExitCode() >= 0:
-		return exit.ExitCode(), true
-	default: // killed by a signal, or not waited for
-		fmt.Fprintf(os.Stderr, "lab tests: the sandboxed test binary %v\n", err)
-		return 1, true
-	}
 }
 
 // needNetns skips a test that needs the network namespace when there is none.

@@ -319,6 +319,7 @@ func TestWireCaptureIsReadByTcpdump(t *testing.T) {
 		t.Fatalf("tcpdump -r: %v\n%s", err, out)
 	}
 	text := string(out)
+	t.Logf("tcpdump -nn -r %s (the first data segment was dropped; it appears twice):\n%s", path, text)
 	payloadLines := strings.Count(text, "length 22")
 	if payloadLines != 2 {
 		t.Errorf("want the 22-byte segment twice in the capture (dropped, then retransmitted), tcpdump shows it %d times:\n%s", payloadLines, text)

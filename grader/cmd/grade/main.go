@@ -99,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "wirelab grade: seed %d\n", seed)
 	r, err := engine.Run(ctx, engine.Options{
 		Root: root, Cases: cases, From: *from, Mutant: *mutantDir, Seed: seed,
-		Instructor: *instructor, Executable: exe,
+		Instructor: *instructor, Executable: exe, Artifacts: artifactsDir(*outDir),
 		Progress: func(ev report.ProgressEvent) {
 			if !*quiet {
 				report.WriteProgress(stdout, ev, opt)
@@ -180,4 +180,12 @@ func useColor(mode string, w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// artifactsDir is where specs keep packet captures: beside the reports.
+func artifactsDir(out string) string {
+	if out == "" {
+		return ""
+	}
+	return filepath.Join(out, "artifacts")
 }
