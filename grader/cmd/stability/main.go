@@ -78,7 +78,7 @@ func run(runs int, only, match string, busy, broken bool, seed int64) error {
 				}
 				verdicts = append(verdicts, selftest.Verdicts(r, slug))
 				for _, p := range selftest.Judge(t, r) {
-					problems = append(problems, fmt.Sprintf("seed %d: %s", seed+int64(i), firstLine(p)))
+					problems = append(problems, fmt.Sprintf("seed %d: %s", seed+int64(i), p))
 				}
 			}
 			flips := selftest.Flips(verdicts)
@@ -115,9 +115,4 @@ func tallyOf(verdicts []map[string]report.Status, id string) string {
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
 }

@@ -40,14 +40,19 @@ var _ = Describe("01-backlog: the kernel's accept queue", Label(CaseLabel), func
 	It("absorbs an instantaneous burst when -backlog is at least the burst size", Label("backlog.burst-absorbed"), SpecTimeout(lab.Scaled(90*time.Second)), func(ctx SpecContext) {
 		r := rng("burst")
 		burst := 300 + r.IntN(301)
-		cfg := config{backlog: burst + 64 + r.IntN(64), workers: 8, queue: 64, work: 20 * time.Millisecond}
+		// Margins (measured): the reference answers the whole burst within
+		// 0.3 s of the resume; serving inline needs burst × work ≥ 9 s. The
+		// 5 s deadline sits between; the 3 s connect timeout only matters for
+		// handshakes the kernel dropped, which ListenOverflows counts anyway.
+		cfg := config{backlog: burst + 64 + r.IntN(64), workers: 8, queue: 64, work: 30 * time.Millisecond}
 		s := startServer(ctx, "burst", cfg)
 		requests := ids(rng("burst/ids"), burst)
 
 		s.pause(ctx)
 		before := mustCounters()
 		calls := make([]*call, burst)
-		lab.All(burst, func(i int) { calls[i] = dial(s.addr, lab.Scaled(1500*time.Millisecond)) })
+		dialTimeout := lab.Scaled(3 * time.Second)
+		lab.All(burst, func(i int) { calls[i] = dial(s.addr, dialTimeout) })
 		queue := s.listener()
 		overflow := mustCounters().Since(before)
 		connected := 0
@@ -61,7 +66,7 @@ var _ = Describe("01-backlog: the kernel's accept queue", Label(CaseLabel), func
 		suite.Evidence("kernel counters", "%s", overflow.Format("TcpExt.ListenOverflows", "TcpExt.ListenDrops"))
 
 		s.resume()
-		deadline := lab.Scaled(3 * time.Second)
+		deadline := lab.Scaled(5 * time.Second)
 		lab.All(burst, func(i int) { calls[i].exchange(requests[i], deadline) })
 		t := tallyOf(calls)
 		suite.Evidence("clients", "%s; reply latency ok %s, busy %s", t, t.latencies(ok).Summary(), t.latencies(busy).Summary())
@@ -69,7 +74,7 @@ var _ = Describe("01-backlog: the kernel's accept queue", Label(CaseLabel), func
 		if n := overflow["TcpExt.ListenOverflows"]; n > 0 || connected < burst {
 			suite.Failf("a burst of %d connects against -backlog %d: the kernel dropped handshakes (ListenOverflows +%d) and %d clients could not connect within %v. "+
 				"The LISTEN socket's limit was %d. A full accept queue drops the client's handshake silently; the client retries its SYN after 1 s and sees a connect timeout, while the application logs nothing. Honour -backlog (Task 1).",
-				burst, cfg.backlog, n, burst-connected, lab.Scaled(1500*time.Millisecond), queue.SendQ)
+				burst, cfg.backlog, n, burst-connected, dialTimeout, queue.SendQ)
 		}
 		if t.answered() < burst {
 			missing := burst - t.answered()
