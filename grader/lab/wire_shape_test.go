@@ -1,0 +1,83 @@
+package lab
+
+import (
+	"io"
+	"net"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestWireJitterKeepsOrder: a delay with jitter is a delay line, not a
+// reordering: datagrams arrive in the order they were sent.
+func TestWireJitterKeepsOrder(t *testing.T) {
+	w := newTestWire(t, WireOptions{})
+	w.SetDelay(ToServer, 2*time.Millisecond, 5*time.Millisecond, 7)
+	seq := udpExchange(t, w, 300, func(uint16) {}, func(n int) int { return n })
+	for i, n := range seq {
+		if n != uint32(i) {
+			t.Fatalf("datagram %d arrived at position %d: jitter reordered the stream", n, i)
+		}
+	}
+	if c := w.Counters(ToServer); c.Delayed != 300 {
+		t.Errorf("counters %+v, want all 300 delayed", c)
+	}
+}
+
+// TestWireRandomDropsReplayWithTheSeed: the same seed drops the same packets.
+func TestWireRandomDropsReplayWithTheSeed(t *testing.T) {
+	dropped := func() []int {
+		w := newTestWire(t, WireOptions{})
+		udpExchange(t, w, 500, func(port uint16) {
+			w.Add(ToServer, DropRandom(Match{Proto: ProtoUDP, DstPort: port}, 0.05, 42))
+		}, func(n int) int { return 0 }) // how many arrive is what we measure
+		var idx []int
+		for _, e := range w.Events() {
+			idx = append(idx, e.MatchIndex)
+		}
+		w.Close()
+		return idx
+	}
+	first, second := dropped(), dropped()
+	if len(first) == 0 || len(first) > 60 {
+		t.Fatalf("5%% of 500 dropped %d datagrams", len(first))
+	}
+	if !slices.Equal(first, second) {
+		t.Errorf("seed 42 dropped %v, then %v", first, second)
+	}
+}
+
+// TestWireRateLimits: a rate limit makes a transfer take at least size/rate,
+// and TCP adapts to it: every byte arrives, through the bounded queue.
+func TestWireRateLimits(t *testing.T) {
+	w := newTestWire(t, WireOptions{})
+	const rate = 2 << 20 // 2 MiB/s
+	w.SetRate(ToClient, rate, 256<<10)
+	ln, _ := listenServer(t, w, "tcp")
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Write(make([]byte, 1<<20))
+		c.Close()
+	}()
+	c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	c.SetDeadline(start.Add(20 * time.Second))
+	n, err := io.Copy(io.Discard, c)
+	elapsed := time.Since(start)
+	if err != nil || n != 1<<20 {
+		t.Fatalf("received %d bytes (%v)", n, err)
+	}
+	// A lower bound only: the limit can never be beaten; how much slower a
+	// busy machine is does not matter here.
+	if floor := time.Duration(float64(n) / rate * float64(time.Second) * 0.9); elapsed < floor {
+		t.Errorf("1 MiB at 2 MiB/s took %v, less than %v", elapsed, floor)
+	}
+	t.Logf("1 MiB at 2 MiB/s took %v; counters %+v", elapsed, w.Counters(ToClient))
+}
