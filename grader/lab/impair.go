@@ -8,6 +8,11 @@ import (
 )
 
 // Match selects packets on the wire. A zero field matches anything.
+//
+// "After the handshake": for TCP, MinPayload 1 matches only segments that carry
+// data, which never happens before the handshake completes. QUIC encrypts its
+// headers, so install the rule once the QUIC handshake has completed (rules
+// count matches from the moment they are added).
 type Match struct {
 	Proto      uint8    // ProtoTCP, ProtoUDP, ...
 	SrcPort    uint16   // source port

@@ -3,6 +3,7 @@ package lab
 import (
 	"io"
 	"net"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -80,4 +81,23 @@ func TestWireRateLimits(t *testing.T) {
 		t.Errorf("1 MiB at 2 MiB/s took %v, less than %v", elapsed, floor)
 	}
 	t.Logf("1 MiB at 2 MiB/s took %v; counters %+v", elapsed, w.Counters(ToClient))
+}
+
+// TestWireCaptureStaysBounded: the pcap never grows past its limit; what did
+// not fit is counted.
+func TestWireCaptureStaysBounded(t *testing.T) {
+	w := newTestWire(t, WireOptions{CaptureLimit: 4096})
+	udpExchange(t, w, 200, func(uint16) {}, func(n int) int { return n })
+	path := t.TempDir() + "/bounded.pcap"
+	skipped, err := w.WritePcap(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() > 4096 || skipped == 0 {
+		t.Errorf("pcap of %d bytes with a 4096-byte limit, %d packets skipped", st.Size(), skipped)
+	}
 }
