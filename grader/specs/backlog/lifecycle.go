@@ -87,12 +87,18 @@ var _ = Describe("01-backlog: the server's life cycle", Label(CaseLabel), func()
 	// is full, which must not stall the accept loop (shedding reads the
 	// request line too, so it must not happen in the accept loop).
 	It("does not let silent clients delay the others", Label("backlog.silent-client"), SpecTimeout(lab.Scaled(90*time.Second)), func(ctx SpecContext) {
-		// Reference: the first normal reply after ≤ 1 s (one read deadline);
-		// serving inline takes one deadline per silent client (4 s), no
-		// deadline takes forever. The bound sits between.
+		// As many silent clients as workers: the reference answers the first
+		// normal client after ≤ 1 s (one read deadline); serving inline takes
+		// one deadline per silent client (4 s); no deadline takes forever.
 		bound := lab.Scaled(2500 * time.Millisecond)
 		silentThenServe(ctx, "silent-client/idle", config{backlog: 128, workers: 4, queue: 8, work: 10 * time.Millisecond}, 4, bound)
-		silentThenServe(ctx, "silent-client/full", config{backlog: 128, workers: 1, queue: 1, work: 10 * time.Millisecond}, 6, bound)
+		// Twelve silent clients against one worker and a queue of one: the
+		// reference sheds the normal client at once (BUSY in milliseconds). A
+		// server that reads BUSY requests in its accept loop stalls one read
+		// deadline per shed silent client and reaches the normal client after
+		// (12-2)/2 = 5 s; an unbounded queue or inline serving, after 12 s.
+		// (With 6 silent clients the first stalled 2.0 s, too close to the bound.)
+		silentThenServe(ctx, "silent-client/full", config{backlog: 128, workers: 1, queue: 1, work: 10 * time.Millisecond}, 12, bound)
 	})
 
 	// SIGTERM while requests are being worked on: they finish, the stats line
