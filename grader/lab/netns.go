@@ -2,13 +2,11 @@ package lab
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
-	"strings"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/wirelab/wirelab/grader/sandbox"
 )
 
 // Netns is an extra network namespace inside the sandbox, held by one OS
@@ -38,7 +36,7 @@ func NewNetns(name string) (*Netns, error) {
 			ready <- fmt.Errorf("lab: netns %s: unshare: %w", name, err)
 			return
 		}
-		if err := linkUp("lo"); err != nil {
+		if err := sandbox.LinkUp("lo"); err != nil {
 			ready <- fmt.Errorf("lab: netns %s: %w", name, err)
 			return
 		}
@@ -77,7 +75,7 @@ func (ns *Netns) Start(path string, args ...string) (*Process, error) {
 
 // Sysctl writes a per-namespace sysctl such as "net.ipv4.tcp_syncookies".
 func (ns *Netns) Sysctl(key, value string) error {
-	return ns.Do(func() error { return writeSysctl(key, value) })
+	return ns.Do(func() error { return sandbox.SetSysctl(key, value) })
 }
 
 // Counters reads the namespace's kernel counters.
@@ -108,26 +106,4 @@ func (ns *Netns) Close() {
 	}
 	close(ns.work)
 	<-ns.done
-}
-
-// writeSysctl writes /proc/sys/<key with dots as slashes> in the calling
-// thread's network namespace.
-func writeSysctl(key, value string) error {
-	path := filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/"))
-	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
-		return fmt.Errorf("sysctl %s=%s: %w", key, value, err)
-	}
-	return nil
-}
-
-// linkUp brings the named link up in the calling thread's namespace.
-func linkUp(name string) error {
-	link, err := netlink.LinkByName(name)
-	if err != nil {
-		return fmt.Errorf("find %s: %w", name, err)
-	}
-	if err := netlink.LinkSetUp(link); err != nil {
-		return fmt.Errorf("bring %s up: %w", name, err)
-	}
-	return nil
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/wirelab/wirelab/grader/sandbox"
 )
 
 // tunConfig describes one end of the wire: a TUN device in a namespace.
@@ -54,7 +56,7 @@ func openTUN(cfg tunConfig) (*os.File, error) {
 }
 
 func configureTUN(cfg tunConfig) error {
-	if err := writeSysctl("net.ipv6.conf."+cfg.name+".disable_ipv6", "1"); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := sandbox.SetSysctl("net.ipv6.conf."+cfg.name+".disable_ipv6", "1"); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	link, err := netlink.LinkByName(cfg.name)

@@ -109,20 +109,38 @@ func Enter(sysctls map[string]string) error {
 	if os.Getenv(EnvSandboxed) != "1" {
 		return errors.New("sandbox: refusing to run specs outside a namespace made by the grader")
 	}
-	lo, err := netlink.LinkByName("lo")
-	if err != nil {
-		return fmt.Errorf("sandbox: find loopback: %w", err)
-	}
-	if err := netlink.LinkSetUp(lo); err != nil {
-		return fmt.Errorf("sandbox: bring loopback up: %w", err)
+	if err := LinkUp("lo"); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
 	}
 	for key, value := range sysctls {
-		path := filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/"))
-		if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
-			return fmt.Errorf("sandbox: sysctl %s=%s: %w", key, value, err)
+		if err := SetSysctl(key, value); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
 		}
 	}
 	return raiseOpenFileLimit()
+}
+
+// SetSysctl writes a sysctl such as "net.core.somaxconn" in the calling
+// thread's network namespace (the net.* sysctls are per namespace).
+func SetSysctl(key, value string) error {
+	path := filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/"))
+	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
+		return fmt.Errorf("sysctl %s=%s: %w", key, value, err)
+	}
+	return nil
+}
+
+// LinkUp brings the named link up in the calling thread's network namespace.
+// Loopback must be up before anything binds to 127.0.0.1.
+func LinkUp(name string) error {
+	link, err := netlink.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("find %s: %w", name, err)
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("bring %s up: %w", name, err)
+	}
+	return nil
 }
 
 // raiseOpenFileLimit sets the soft RLIMIT_NOFILE to the hard limit. Calling
