@@ -97,7 +97,7 @@ func mdCase(b *strings.Builder, c *Case) {
 	if a := c.Artifact; a != nil && len(a.Findings) > 0 {
 		fmt.Fprintf(b, "Findings in %s:\n\n", mdCode(a.File))
 		for _, f := range a.Findings {
-			fmt.Fprintf(b, "- %s %s\n", mdCode(f.Location(a.File)), mdCell(f.Message))
+			fmt.Fprintf(b, "- %s %s\n", mdCode(f.Location(a.File)), mdProse(f.Message))
 		}
 		b.WriteString("\n")
 	}
