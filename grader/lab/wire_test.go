@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -350,6 +351,11 @@ func TestWireLeavesNothingBehind(t *testing.T) {
 	if _, err := netlink.LinkByName("wlc0"); err == nil {
 		t.Error("the client-side TUN device wlc0 is still there")
 	}
+	// The server side's namespace lived on one thread of this process; once
+	// that thread is gone, no thread is in any namespace but ours.
+	if err := Await(context.Background(), 2*time.Second, func() (bool, error) { return len(threadNamespaces(t)) == 1, nil }); err != nil {
+		t.Errorf("threads of this process are in %d network namespaces after Close: %v", len(threadNamespaces(t)), threadNamespaces(t))
+	}
 	if err := Await(context.Background(), 2*time.Second, func() (bool, error) { return runtime.NumGoroutine() <= base, nil }); err != nil {
 		t.Errorf("%d goroutines before the wire, %d after Close", base, runtime.NumGoroutine())
 	}
@@ -363,4 +369,19 @@ func mapsKeys(m map[int]bool) func(func(int) bool) {
 			}
 		}
 	}
+}
+
+// threadNamespaces returns the network namespaces the process's threads are in.
+func threadNamespaces(t *testing.T) map[string]bool {
+	tasks, err := filepath.Glob("/proc/self/task/*/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, task := range tasks {
+		if ns, err := os.Readlink(task); err == nil {
+			seen[ns] = true
+		}
+	}
+	return seen
 }
