@@ -29,10 +29,12 @@ unit:
 selftest:
 	WIRELAB_SELFTEST=1 $(GO) test -count=1 -timeout 40m -v ./grader/selftest
 
-## stability: grade every fixture RUNS times and count verdicts that flip
+## stability: grade every fixture RUNS times, then again with one core kept busy,
+## and count verdicts that flip (both runs always happen; either failing fails)
 stability:
-	$(GO) run ./grader/cmd/stability -runs $(RUNS)
-	$(GO) run ./grader/cmd/stability -runs $(RUNS) -busy
+	@$(GO) run ./grader/cmd/stability -runs $(RUNS); plain=$$?; \
+	$(GO) run ./grader/cmd/stability -runs $(RUNS) -busy; busy=$$?; \
+	exit $$((plain | busy))
 
 ## bench: wall time and memory of grading, load generator figures
 bench:
