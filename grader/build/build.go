@@ -64,7 +64,7 @@ func Program(ctx context.Context, opt Options) error {
 	if !errors.As(err, &exit) {
 		return fmt.Errorf("build: run go build in %s: %w", dir, err)
 	}
-	rel := relative(opt.Root, dir)
+	rel := Relative(opt.Root, dir)
 	return &CompileError{Program: rel, Output: tidy(output.String(), rel)}
 }
 
@@ -88,13 +88,16 @@ func tidy(output, rel string) string {
 	return strings.Join(lines, "\n")
 }
 
-func relative(root, dir string) string {
-	absRoot, err := filepath.Abs(root)
-	if err != nil {
-		return dir
+// Relative names path relative to the submission root, with forward slashes,
+// as students see it ("skeletons/01-backlog/server"); a path outside the root
+// is returned as it is.
+func Relative(root, path string) string {
+	absRoot, err1 := filepath.Abs(root)
+	abs, err2 := filepath.Abs(path)
+	if err1 == nil && err2 == nil {
+		if rel, err := filepath.Rel(absRoot, abs); err == nil && !strings.HasPrefix(rel, "..") {
+			return filepath.ToSlash(rel)
+		}
 	}
-	if rel, err := filepath.Rel(absRoot, dir); err == nil && !strings.HasPrefix(rel, "..") {
-		return filepath.ToSlash(rel)
-	}
-	return dir
+	return path
 }

@@ -182,8 +182,8 @@ func TestRelative(t *testing.T) {
 		{root, "."},
 		{"/elsewhere/server", "/elsewhere/server"}, // outside the root: kept whole
 	} {
-		if got := relative(root, tc.dir); got != tc.want {
-			t.Errorf("relative(root, %q) = %q, want %q", tc.dir, got, tc.want)
+		if got := Relative(root, tc.dir); got != tc.want {
+			t.Errorf("Relative(root, %q) = %q, want %q", tc.dir, got, tc.want)
 		}
 	}
 }

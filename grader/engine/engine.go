@@ -187,7 +187,7 @@ func (g *caseGrader) buildPrograms(ctx context.Context) (string, report.Status) 
 		}
 	}
 	for _, prog := range g.def.Programs {
-		g.status("building %s", displayPath(g.opt.Root, filepath.Join(g.sourceDir(), prog)))
+		g.status("building %s", build.Relative(g.opt.Root, filepath.Join(g.sourceDir(), prog)))
 		err := build.Program(ctx, build.Options{
 			Root:    g.opt.Root,
 			Dir:     filepath.Join(g.sourceDir(), prog),
@@ -212,7 +212,7 @@ func (g *caseGrader) checkArtifact() *report.Artifact {
 		return nil
 	}
 	path := filepath.Join(g.sourceDir(), spec.File)
-	shown := displayPath(g.opt.Root, path)
+	shown := build.Relative(g.opt.Root, path)
 	art := &report.Artifact{File: shown}
 	content, err := os.ReadFile(path)
 	if err != nil {
@@ -233,17 +233,6 @@ func (g *caseGrader) checkArtifact() *report.Artifact {
 	art.Findings = res.Findings
 	art.Tags = res.Tags
 	return art
-}
-
-func displayPath(root, path string) string {
-	absRoot, err1 := filepath.Abs(root)
-	abs, err2 := filepath.Abs(path)
-	if err1 == nil && err2 == nil {
-		if rel, err := filepath.Rel(absRoot, abs); err == nil && !strings.HasPrefix(rel, "..") {
-			return filepath.ToSlash(rel)
-		}
-	}
-	return path
 }
 
 // childEnv is the environment the specs read through lab.CurrentEnv.

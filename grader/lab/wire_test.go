@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -238,7 +239,7 @@ func TestWireDropsExactlyTheSeededIndexes(t *testing.T) {
 	for len(drop) < 25 {
 		drop[1+r.IntN(10000)] = true
 	}
-	indexes := slices.Sorted(mapsKeys(drop))
+	indexes := slices.Sorted(maps.Keys(drop))
 	before, err := w.Server.Counters()
 	if err != nil {
 		t.Fatal(err)
@@ -358,16 +359,6 @@ func TestWireLeavesNothingBehind(t *testing.T) {
 	}
 	if err := Await(context.Background(), 2*time.Second, func() (bool, error) { return runtime.NumGoroutine() <= base, nil }); err != nil {
 		t.Errorf("%d goroutines before the wire, %d after Close", base, runtime.NumGoroutine())
-	}
-}
-
-func mapsKeys(m map[int]bool) func(func(int) bool) {
-	return func(yield func(int) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
 	}
 }
 

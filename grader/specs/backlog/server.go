@@ -56,14 +56,17 @@ type server struct {
 	cfg  config
 }
 
-// rng is the spec's own stream of hidden parameters.
-func rng(stream string) *rand.Rand {
-	env, err := lab.CurrentEnv()
+// env is what the grader handed this sandbox child (programs, seed).
+func env() *lab.Env {
+	e, err := lab.CurrentEnv()
 	if err != nil {
 		Fail(err.Error())
 	}
-	return env.Rand(stream)
+	return e
 }
+
+// rng is the spec's own stream of hidden parameters.
+func rng(stream string) *rand.Rand { return env().Rand(stream) }
 
 // readiness remembers a server that never listened: once it has run out the
 // full readiness timeout, later specs give it a short one, so a submission that
@@ -90,13 +93,10 @@ func (r *readinessTimeout) missed(err error) {
 // until its LISTEN socket is in the kernel's table. On a failing spec its last
 // log lines become evidence; it is always stopped when the spec ends.
 func startServer(ctx SpecContext, stream string, cfg config) *server {
-	env, err := lab.CurrentEnv()
-	if err != nil {
-		Fail(err.Error())
-	}
-	port := uint16(20000 + env.Rand(stream+"/port").IntN(12000))
+	port := uint16(20000 + rng(stream+"/port").IntN(12000))
 	s := &server{addr: "127.0.0.1:" + strconv.Itoa(int(port)), port: port, cfg: cfg}
-	s.Process, err = lab.Start(env.Program("server"), "-addr", s.addr,
+	var err error
+	s.Process, err = lab.Start(env().Program("server"), "-addr", s.addr,
 		"-backlog", strconv.Itoa(cfg.backlog), "-workers", strconv.Itoa(cfg.workers),
 		"-queue", strconv.Itoa(cfg.queue), "-work", cfg.work.String())
 	if err != nil {
