@@ -13,12 +13,15 @@ import (
 
 // capture records the packets that enter the wire, both directions, as a pcap
 // (LinkTypeRaw: each record is an IP packet) that tcpdump and Wireshark read.
-// It keeps at most limit bytes; later packets are counted, not kept.
+// It keeps at most limit bytes: the first packet that does not fit ends the
+// capture (a pcap is a prefix of the traffic, without gaps), and it and every
+// later packet are counted, not kept.
 type capture struct {
 	mu      sync.Mutex
 	buf     bytes.Buffer
 	w       *pcapgo.Writer
 	limit   int
+	ended   bool
 	skipped int
 }
 
@@ -32,11 +35,26 @@ func newCapture(limit int) *capture {
 func (c *capture) record(t time.Time, data []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.buf.Len()+16+len(data) > c.limit {
+	if c.ended || c.buf.Len()+16+len(data) > c.limit {
+		c.ended = true
 		c.skipped++
 		return
 	}
 	c.w.WritePacket(gopacket.CaptureInfo{Timestamp: t, CaptureLength: len(data), Length: len(data)}, data)
+}
+
+// full reports whether the capture has ended.
+func (c *capture) full() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ended
+}
+
+// skip counts packets that were not kept.
+func (c *capture) skip(packets int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.skipped += packets
 }
 
 // writeFile writes the capture to path and returns how many packets did not fit.

@@ -8,8 +8,11 @@ import (
 	"time"
 )
 
-// LinkCounters count one direction of the wire.
+// LinkCounters count one direction of the wire. Packets are what a link of
+// the devices' MTU carries: a TCP super-packet handed over whole counts as
+// the segments it holds.
 type LinkCounters struct {
+	Reads      int64 // reads from the TUN device; one read can hold many packets
 	Packets    int64 // entered the wire
 	Bytes      int64
 	Dropped    int64 // by a rule
@@ -19,6 +22,7 @@ type LinkCounters struct {
 	Reordered  int64
 	Delivered  int64 // written to the far side
 	WriteErrs  int64 // the far side's TUN refused the packet
+	Malformed  int64 // offloaded packets the forwarder could not cut into segments
 }
 
 // holdTimeout releases a packet held for reordering when no later packets come.
@@ -27,7 +31,8 @@ const holdTimeout = 200 * time.Millisecond
 // queueCap bounds the packets in flight inside one direction (delay line).
 const queueCap = 1 << 16
 
-// item is a packet on its way through one direction.
+// item is a packet on its way through one direction, as a frame (virtio-net
+// header, then the packet) ready for the far side's TUN.
 type item struct {
 	data []byte
 	due  time.Time
@@ -101,7 +106,7 @@ func (l *link) snapshot() LinkCounters {
 
 // read is the direction's reader: every packet that enters the wire passes here.
 func (l *link) read() {
-	buf := make([]byte, l.mtu+64)
+	buf := make([]byte, maxFrame)
 	for {
 		n, err := l.in.Read(buf)
 		if err != nil {
@@ -115,21 +120,71 @@ func (l *link) read() {
 			close(l.queue)
 			return
 		}
+		if n < vnetHdrLen {
+			continue
+		}
 		now := time.Now()
-		data := append([]byte(nil), buf[:n]...)
-		l.wire.cap.record(now, data)
-		l.handle(now, data)
+		l.mu.Lock()
+		l.c.Reads++
+		l.mu.Unlock()
+		h, pkt := decodeVnetHdr(buf), buf[vnetHdrLen:n]
+		if l.forwardWhole(now, buf[:n], h, pkt) {
+			continue
+		}
+		frames, err := segments(h, pkt)
+		if err != nil { // not something a kernel sends; count it and go on
+			l.mu.Lock()
+			l.c.Packets++
+			l.c.Malformed++
+			l.mu.Unlock()
+			continue
+		}
+		for _, f := range frames {
+			l.wire.cap.record(now, f[vnetHdrLen:])
+			l.handle(now, f)
+		}
 	}
 }
 
-// handle applies the rules to one packet and sends it (or not) down the line.
+// forwardWhole writes a frame to the far side as it came, super-packet and
+// all, when nothing on this direction needs to see single packets: no rule, no
+// delay or rate, nothing held or queued. It reports whether it did.
+func (l *link) forwardWhole(now time.Time, frame []byte, h vnetHdr, pkt []byte) bool {
+	l.mu.Lock()
+	if l.closed || len(l.rules) > 0 || len(l.holding) > 0 || l.delay != 0 || l.jitter != 0 || l.rate != 0 || l.pending.Load() != 0 {
+		l.mu.Unlock()
+		return false
+	}
+	packets, bytes := segmentCount(h, pkt)
+	l.index += packets
+	l.c.Packets += int64(packets)
+	l.c.Bytes += int64(bytes)
+	l.write(frame, int64(packets))
+	l.mu.Unlock()
+	if l.wire.cap.full() {
+		l.wire.cap.skip(packets)
+		return true
+	}
+	frames, err := segments(h, pkt)
+	if err != nil {
+		l.wire.cap.skip(packets)
+		return true
+	}
+	for _, f := range frames {
+		l.wire.cap.record(now, f[vnetHdrLen:])
+	}
+	return true
+}
+
+// handle applies the rules to one packet (a frame: virtio-net header, then
+// the packet) and sends it (or not) down the line.
 func (l *link) handle(now time.Time, data []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.index++
 	l.c.Packets++
-	l.c.Bytes += int64(len(data))
-	pkt := parsePacket(data)
+	l.c.Bytes += int64(len(data) - vnetHdrLen)
+	pkt := parsePacket(data[vnetHdrLen:])
 	var acting *ruleState
 	var actingIndex int
 	for _, r := range l.rules { // every rule counts its matches
@@ -200,10 +255,10 @@ func (l *link) send(now time.Time, data []byte) {
 		return
 	}
 	if l.delay == 0 && l.jitter == 0 && l.rate == 0 && l.pending.Load() == 0 {
-		l.write(data) // the fast path: no goroutine hop
+		l.write(data, 1) // no goroutine hop
 		return
 	}
-	if l.rate > 0 && l.queueMax > 0 && l.queued+len(data) > l.queueMax {
+	if l.rate > 0 && l.queueMax > 0 && l.queued+len(data)-vnetHdrLen > l.queueMax {
 		l.c.RateDrops++
 		return
 	}
@@ -216,7 +271,7 @@ func (l *link) send(now time.Time, data []byte) {
 	}
 	l.lastDue = due
 	if l.rate > 0 {
-		l.queued += len(data)
+		l.queued += len(data) - vnetHdrLen
 	}
 	l.c.Delayed++
 	l.pending.Add(1)
@@ -246,29 +301,30 @@ func (l *link) deliver() {
 			if now := time.Now(); now.After(start) {
 				start = now
 			}
-			budgetAt = start.Add(time.Duration(float64(len(it.data)) / float64(rate) * float64(time.Second)))
+			budgetAt = start.Add(time.Duration(float64(len(it.data)-vnetHdrLen) / float64(rate) * float64(time.Second)))
 		}
 		if wait := time.Until(at); wait > 0 {
 			timer.Reset(wait)
 			<-timer.C
 		}
 		l.mu.Lock()
-		l.write(it.data)
+		l.write(it.data, 1)
 		if rate > 0 {
-			l.queued -= len(it.data)
+			l.queued -= len(it.data) - vnetHdrLen
 		}
 		l.mu.Unlock()
 		l.pending.Add(-1)
 	}
 }
 
-// write hands a packet to the far side's kernel. Called with l.mu held.
-func (l *link) write(data []byte) {
-	if _, err := l.out.Write(data); err != nil {
-		l.c.WriteErrs++
+// write hands a frame carrying packets packets to the far side's kernel.
+// Called with l.mu held.
+func (l *link) write(frame []byte, packets int64) {
+	if _, err := l.out.Write(frame); err != nil {
+		l.c.WriteErrs += packets
 		return
 	}
-	l.c.Delivered++
+	l.c.Delivered += packets
 }
 
 // close stops the reader, which ends the delivery loop.

@@ -376,3 +376,72 @@ func threadNamespaces(t *testing.T) map[string]bool {
 	}
 	return seen
 }
+
+// TestWireForwardsSuperPacketsWhole: without impairments the kernels hand TCP
+// super-packets across whole (far fewer reads than packets), the data arrives
+// intact, and the capture still shows single segments of at most one MSS with
+// correct checksums, as tcpdump verifies them.
+func TestWireForwardsSuperPacketsWhole(t *testing.T) {
+	w := newTestWire(t, WireOptions{CaptureLimit: 1 << 20})
+	ln, _ := listenServer(t, w, "tcp")
+	payload := make([]byte, 8<<20)
+	crand.Read(payload)
+	received := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			received <- nil
+			return
+		}
+		got, _ := io.ReadAll(c)
+		c.Close()
+		received <- got
+	}()
+	c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(payload); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if got := <-received; sha256.Sum256(got) != sha256.Sum256(payload) {
+		t.Fatalf("received %d bytes that differ from the %d sent", len(got), len(payload))
+	}
+	cs := w.Counters(ToServer)
+	t.Logf("client→server: %d reads carried %d packets", cs.Reads, cs.Packets)
+	if cs.Packets < int64(len(payload)/1448) || cs.Reads*4 > cs.Packets {
+		t.Errorf("client→server counters %+v: want at least %d packets, carried by a quarter as many reads or fewer", cs, len(payload)/1448)
+	}
+	if cs.Delivered != cs.Packets {
+		t.Errorf("client→server counters %+v: every packet should be delivered", cs)
+	}
+
+	path := filepath.Join(t.TempDir(), "wire.pcap")
+	if _, err := w.WritePcap(path); err != nil {
+		t.Fatal(err)
+	}
+	tcpdump, err := exec.LookPath("tcpdump")
+	if err != nil {
+		t.Skip("tcpdump is not installed; the pcap was written to", path)
+	}
+	out, err := exec.Command(tcpdump, "-nn", "-vv", "-r", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tcpdump -r: %v\n%s", err, out)
+	}
+	text := string(out)
+	if n := strings.Count(text, "incorrect"); n > 0 {
+		t.Errorf("tcpdump finds %d incorrect checksums in the capture", n)
+	}
+	correct, longest := strings.Count(text, "(correct)"), 0
+	for _, line := range strings.Split(text, "\n") {
+		var n int
+		if i := strings.LastIndex(line, ", length "); i >= 0 && strings.Contains(line, "Flags [") {
+			fmt.Sscan(line[i+len(", length "):], &n)
+		}
+		longest = max(longest, n)
+	}
+	if correct < 500 || longest > 1448 || longest == 0 {
+		t.Errorf("capture: %d checksums verified, longest TCP payload %d; want hundreds of segments of at most 1448 bytes", correct, longest)
+	}
+}
