@@ -3,16 +3,12 @@ package lab
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"strings"
 )
 
 // Match selects packets on the wire. A zero field matches anything.
-//
-// "After the handshake": for TCP, MinPayload 1 matches only segments that carry
-// data, which never happens before the handshake completes. QUIC encrypts its
-// headers, so install the rule once the QUIC handshake has completed (rules
-// count matches from the moment they are added).
 type Match struct {
 	Proto      uint8    // ProtoTCP, ProtoUDP, ...
 	SrcPort    uint16   // source port
@@ -20,6 +16,10 @@ type Match struct {
 	Flags      TCPFlags // TCP: all these flags set
 	NoFlags    TCPFlags // TCP: none of these flags set
 	MinPayload int      // at least this many payload bytes (1: data segments, not bare ACKs)
+	// AfterHandshake: only packets past the handshake (see Packet.AfterHandshake):
+	// TCP segments that are neither a SYN nor the ACK completing one, and UDP
+	// datagrams that open with a QUIC 1-RTT packet.
+	AfterHandshake bool
 }
 
 func (m Match) matches(p Packet) bool {
@@ -27,7 +27,7 @@ func (m Match) matches(p Packet) bool {
 		(m.SrcPort == 0 || p.Src.Port() == m.SrcPort) &&
 		(m.DstPort == 0 || p.Dst.Port() == m.DstPort) &&
 		p.Flags&m.Flags == m.Flags && p.Flags&m.NoFlags == 0 &&
-		p.Payload >= m.MinPayload
+		p.Payload >= m.MinPayload && (!m.AfterHandshake || p.AfterHandshake)
 }
 
 func (m Match) String() string {
@@ -55,6 +55,9 @@ func (m Match) String() string {
 	}
 	if m.MinPayload > 0 {
 		parts = append(parts, fmt.Sprintf("payload ≥ %d", m.MinPayload))
+	}
+	if m.AfterHandshake {
+		parts = append(parts, "after the handshake")
 	}
 	if len(parts) == 0 {
 		return "every packet"
@@ -162,4 +165,37 @@ func (rs *ruleState) choose(p Packet) (bool, int) {
 		return rs.rng.Float64() < rs.Probability, rs.matched
 	}
 	return true, rs.matched
+}
+
+// handshakes follows the TCP handshakes in one direction of the wire, to tell
+// which packets are past them: a SYN without ACK marks its connection as
+// opening, and the opener's next packet, when it is a bare ACK, completes the
+// handshake. Connections whose SYN the wire never saw are past it.
+type handshakes struct {
+	opening map[[2]netip.AddrPort]bool
+}
+
+// maxOpening bounds the handshakes remembered (SYNs never answered stay).
+const maxOpening = 1 << 16
+
+// mark sets p.AfterHandshake for a TCP packet.
+func (hs *handshakes) mark(p *Packet) {
+	if p.Proto != ProtoTCP {
+		return
+	}
+	key := [2]netip.AddrPort{p.Src, p.Dst}
+	switch {
+	case p.Flags&SYN != 0:
+		if p.Flags&ACK == 0 {
+			if hs.opening == nil || len(hs.opening) >= maxOpening {
+				hs.opening = map[[2]netip.AddrPort]bool{}
+			}
+			hs.opening[key] = true
+		}
+	case hs.opening[key]:
+		delete(hs.opening, key)
+		p.AfterHandshake = p.Flags&(FIN|RST) != 0 || p.Payload > 0
+	default:
+		p.AfterHandshake = true
+	}
 }

@@ -66,6 +66,7 @@ type link struct {
 	queueMax int // bytes allowed to wait for the rate limit
 	queued   int // bytes waiting for the rate limit
 	holding  []*held
+	shakes   handshakes
 	c        LinkCounters
 }
 
@@ -156,6 +157,10 @@ func (l *link) forwardWhole(now time.Time, frame []byte, h vnetHdr, pkt []byte) 
 		return false
 	}
 	packets, bytes := segmentCount(h, pkt)
+	if packets == 1 { // a SYN or a handshake's ACK is never a super-packet
+		p := parsePacket(pkt)
+		l.shakes.mark(&p)
+	}
 	l.index += packets
 	l.c.Packets += int64(packets)
 	l.c.Bytes += int64(bytes)
@@ -185,6 +190,7 @@ func (l *link) handle(now time.Time, data []byte) {
 	l.c.Packets++
 	l.c.Bytes += int64(len(data) - vnetHdrLen)
 	pkt := parsePacket(data[vnetHdrLen:])
+	l.shakes.mark(&pkt)
 	var acting *ruleState
 	var actingIndex int
 	for _, r := range l.rules { // every rule counts its matches

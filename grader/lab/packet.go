@@ -17,6 +17,12 @@ type Packet struct {
 	Flags    TCPFlags // TCP only
 	Seq      uint32   // TCP only
 	Payload  int      // bytes of TCP/UDP payload
+	// AfterHandshake: for TCP, the packet is not part of a handshake (not a
+	// SYN, not the opener's bare ACK that completes it; the wire tracks this
+	// per connection). For UDP, the datagram starts with a QUIC short-header
+	// (1-RTT) packet, which only follows a QUIC handshake; QUIC protects the
+	// rest of its header, but not the header form bit.
+	AfterHandshake bool
 }
 
 // IP protocol numbers.
@@ -85,6 +91,7 @@ func parsePacket(data []byte) Packet {
 		p.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(l4[0:2]))
 		p.Dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(l4[2:4]))
 		p.Payload = len(l4) - 8
+		p.AfterHandshake = p.Payload > 0 && l4[8]&0x80 == 0
 	default:
 		p.Src = netip.AddrPortFrom(src, 0)
 		p.Dst = netip.AddrPortFrom(dst, 0)

@@ -42,7 +42,8 @@ func selfSignedTLS(t *testing.T) *tls.Config {
 }
 
 // TestWireQUICRecoversOneDroppedDatagram: a quic-go transfer across the wire,
-// with one datagram dropped after the handshake, completes intact.
+// with one datagram dropped after the handshake, completes intact, and the
+// handshake's datagrams were not counted by the rule.
 func TestWireQUICRecoversOneDroppedDatagram(t *testing.T) {
 	t.Setenv("QUIC_GO_DISABLE_GSO", "true") // GSO batches do not fit a TUN path
 	w := newTestWire(t, WireOptions{})
@@ -77,14 +78,15 @@ func TestWireQUICRecoversOneDroppedDatagram(t *testing.T) {
 		digest <- sum
 	}()
 
+	// Installed before the connection: the handshake's long-header packets
+	// do not count, the 8th datagram of 1-RTT packets is dropped.
+	w.Add(ToServer, DropNth(Match{Proto: ProtoUDP, DstPort: port, AfterHandshake: true}, 8))
 	clientTLS := &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"wirelab-test"}}
 	conn, err := quic.DialAddr(ctx, netip.AddrPortFrom(ServerAddr, port).String(), clientTLS, conf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.CloseWithError(0, "")
-	// The handshake is complete: drop the 8th datagram from now on.
-	w.Add(ToServer, DropNth(Match{Proto: ProtoUDP, DstPort: port}, 8))
 
 	payload := make([]byte, 256<<10)
 	crand.Read(payload)
@@ -106,7 +108,8 @@ func TestWireQUICRecoversOneDroppedDatagram(t *testing.T) {
 	<-digest
 	if ev := w.Events(); len(ev) != 1 || ev[0].Action != Drop {
 		t.Errorf("events %v, want exactly one drop", ev)
-	} else {
-		t.Logf("dropped: %v", ev[0])
+	} else if t.Logf("dropped: %v", ev[0]); ev[0].Index-ev[0].MatchIndex < 1 {
+		t.Errorf("the dropped datagram is the %dth of the direction and the %dth after the handshake: the handshake's datagrams were counted",
+			ev[0].Index, ev[0].MatchIndex)
 	}
 }

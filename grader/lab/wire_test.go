@@ -285,12 +285,14 @@ func TestWireReordersAndDuplicatesExactly(t *testing.T) {
 }
 
 // TestWireCaptureIsReadByTcpdump: the pcap holds both directions, including a
-// dropped packet, and tcpdump reads it.
+// dropped packet, and tcpdump reads it. The rule drops the client's first
+// packet after the handshake (not the SYN, not the ACK completing it): the
+// request's one data segment.
 func TestWireCaptureIsReadByTcpdump(t *testing.T) {
 	w := newTestWire(t, WireOptions{})
 	ln, _ := listenServer(t, w, "tcp")
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
-	w.Add(ToServer, DropNth(Match{Proto: ProtoTCP, DstPort: port, MinPayload: 1}, 1))
+	w.Add(ToServer, DropNth(Match{Proto: ProtoTCP, DstPort: port, AfterHandshake: true}, 1))
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {
@@ -325,6 +327,9 @@ func TestWireCaptureIsReadByTcpdump(t *testing.T) {
 	payloadLines := strings.Count(text, "length 22")
 	if payloadLines != 2 {
 		t.Errorf("want the 22-byte segment twice in the capture (dropped, then retransmitted), tcpdump shows it %d times:\n%s", payloadLines, text)
+	}
+	if ev := w.Events(); len(ev) != 1 || !strings.Contains(ev[0].Packet, "len 22") {
+		t.Errorf("events %v, want one drop: the 22-byte request", ev)
 	}
 	if !strings.Contains(text, fmt.Sprintf("198.19.0.1.%d > 198.18.0.1", port)) {
 		t.Errorf("the capture lacks the server→client direction:\n%s", text)
