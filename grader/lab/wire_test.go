@@ -310,20 +310,8 @@ func TestWireCaptureIsReadByTcpdump(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	io.Copy(io.Discard, c) // until the server closes: the retransmission got through
 	c.Close()
-	path := filepath.Join(t.TempDir(), "wire.pcap")
-	if _, err := w.WritePcap(path); err != nil {
-		t.Fatal(err)
-	}
-	tcpdump, err := exec.LookPath("tcpdump")
-	if err != nil {
-		t.Skip("tcpdump is not installed; the pcap was written to", path)
-	}
-	out, err := exec.Command(tcpdump, "-nn", "-r", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("tcpdump -r: %v\n%s", err, out)
-	}
-	text := string(out)
-	t.Logf("tcpdump -nn -r %s (the first data segment was dropped; it appears twice):\n%s", path, text)
+	text := tcpdumpCapture(t, w, "-nn")
+	t.Logf("tcpdump -nn (the first data segment was dropped; it appears twice):\n%s", text)
 	payloadLines := strings.Count(text, "length 22")
 	if payloadLines != 2 {
 		t.Errorf("want the 22-byte segment twice in the capture (dropped, then retransmitted), tcpdump shows it %d times:\n%s", payloadLines, text)
@@ -422,19 +410,7 @@ func TestWireForwardsSuperPacketsWhole(t *testing.T) {
 		t.Errorf("client→server counters %+v: every packet should be delivered", cs)
 	}
 
-	path := filepath.Join(t.TempDir(), "wire.pcap")
-	if _, err := w.WritePcap(path); err != nil {
-		t.Fatal(err)
-	}
-	tcpdump, err := exec.LookPath("tcpdump")
-	if err != nil {
-		t.Skip("tcpdump is not installed; the pcap was written to", path)
-	}
-	out, err := exec.Command(tcpdump, "-nn", "-vv", "-r", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("tcpdump -r: %v\n%s", err, out)
-	}
-	text := string(out)
+	text := tcpdumpCapture(t, w, "-nn", "-vv")
 	if n := strings.Count(text, "incorrect"); n > 0 {
 		t.Errorf("tcpdump finds %d incorrect checksums in the capture", n)
 	}
@@ -449,4 +425,24 @@ func TestWireForwardsSuperPacketsWhole(t *testing.T) {
 	if correct < 500 || longest > 1448 || longest == 0 {
 		t.Errorf("capture: %d checksums verified, longest TCP payload %d; want hundreds of segments of at most 1448 bytes", correct, longest)
 	}
+}
+
+// tcpdumpCapture writes the wire's capture to a file and returns what
+// tcpdump -r prints of it with these flags. It skips the test when tcpdump
+// is not installed.
+func tcpdumpCapture(t *testing.T, w *Wire, flags ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "wire.pcap")
+	if _, err := w.WritePcap(path); err != nil {
+		t.Fatal(err)
+	}
+	tcpdump, err := exec.LookPath("tcpdump")
+	if err != nil {
+		t.Skip("tcpdump is not installed; the pcap was written to", path)
+	}
+	out, err := exec.Command(tcpdump, append(flags, "-r", path)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tcpdump -r %s: %v\n%s", path, err, out)
+	}
+	return string(out)
 }

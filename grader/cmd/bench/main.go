@@ -114,19 +114,9 @@ func benchGrading(runs int) error {
 
 // benchLoad measures the load generator in a sandbox namespace.
 func benchLoad(int) error {
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	cmd := sandbox.Command(sandbox.CurrentMode(), self, childArg)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return fmt.Errorf("load generator in a namespace: %v", err)
-	}
 	var f loadFigures
-	if err := json.Unmarshal(out, &f); err != nil {
-		return err
+	if err := measureInSandbox(childArg, &f); err != nil {
+		return fmt.Errorf("load generator in a namespace: %v", err)
 	}
 	fmt.Println("load generator inside a sandbox namespace (loopback, in-process accepting server)")
 	fmt.Printf("  connects: %d in %v = %.0f connects/s (%d concurrent dialers)\n", f.Connects, f.ConnectTime.Round(time.Millisecond), float64(f.Connects)/f.ConnectTime.Seconds(), f.Dialers)
@@ -136,21 +126,27 @@ func benchLoad(int) error {
 	return nil
 }
 
-// benchWire measures the wire against a veth pair in a sandbox namespace.
-func benchWire(int) error {
+// measureInSandbox runs this program with arg in a sandbox namespace and
+// decodes the figures it prints as JSON into figures.
+func measureInSandbox(arg string, figures any) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	cmd := sandbox.Command(sandbox.CurrentMode(), self, wireChildArg)
+	cmd := sandbox.Command(sandbox.CurrentMode(), self, arg)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("wire figures in a namespace: %v", err)
-	}
-	var wf wireFigures
-	if err := json.Unmarshal(out, &wf); err != nil {
 		return err
+	}
+	return json.Unmarshal(out, figures)
+}
+
+// benchWire measures the wire against a veth pair in a sandbox namespace.
+func benchWire(int) error {
+	var wf wireFigures
+	if err := measureInSandbox(wireChildArg, &wf); err != nil {
+		return fmt.Errorf("wire figures in a namespace: %v", err)
 	}
 	printWire(wf)
 	return nil
