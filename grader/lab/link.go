@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"sync"
@@ -41,6 +42,7 @@ type item struct {
 // held is a packet waiting for `remaining` later packets before it goes on.
 type held struct {
 	data      []byte
+	index     int // its index in the direction
 	remaining int
 	timer     *time.Timer
 }
@@ -199,8 +201,8 @@ func (l *link) handle(now time.Time, data []byte) {
 		}
 	}
 	if r := acting; r != nil {
-		l.wire.record(WireEvent{At: now.Sub(l.wire.start), Dir: l.dir, Index: l.index, MatchIndex: actingIndex,
-			Action: r.Action, Rule: r.Rule.String(), Packet: pkt.String()})
+		l.wire.record(WireEvent{At: now.Sub(l.wire.start), Dir: l.dir, Kind: RuleActed, Index: l.index,
+			MatchIndex: actingIndex, Action: r.Action, Rule: r.Rule.String(), Packet: pkt.String()})
 		switch r.Action {
 		case Drop:
 			l.c.Dropped++
@@ -208,20 +210,20 @@ func (l *link) handle(now time.Time, data []byte) {
 			return
 		case Duplicate:
 			l.c.Duplicated++
-			l.send(now, data)
-			l.send(now, data)
+			l.send(now, data, l.index)
+			l.send(now, data, l.index)
 			l.releaseHeld(now)
 			return
 		case Reorder:
 			l.c.Reordered++
-			h := &held{data: data, remaining: max(1, r.HoldBack)}
+			h := &held{data: data, index: l.index, remaining: max(1, r.HoldBack)}
 			h.timer = time.AfterFunc(holdTimeout, func() { l.expire(h) })
 			l.releaseHeld(now) // packets held earlier count this one
 			l.holding = append(l.holding, h)
 			return
 		}
 	}
-	l.send(now, data)
+	l.send(now, data, l.index)
 	l.releaseHeld(now)
 }
 
@@ -236,7 +238,7 @@ func (l *link) releaseHeld(now time.Time) {
 			continue
 		}
 		h.timer.Stop()
-		l.send(now, h.data)
+		l.send(now, h.data, h.index)
 	}
 	l.holding = kept
 }
@@ -248,15 +250,16 @@ func (l *link) expire(h *held) {
 	for i, x := range l.holding {
 		if x == h {
 			l.holding = append(l.holding[:i], l.holding[i+1:]...)
-			l.send(time.Now(), h.data)
+			l.send(time.Now(), h.data, h.index)
 			return
 		}
 	}
 }
 
-// send queues a packet for delivery after the delay, keeping order, or writes
-// it at once when nothing is delayed or queued. Called with l.mu held.
-func (l *link) send(now time.Time, data []byte) {
+// send queues a packet (the index-th of the direction) for delivery after the
+// delay, keeping order, or writes it at once when nothing is delayed or
+// queued. Called with l.mu held.
+func (l *link) send(now time.Time, data []byte, index int) {
 	if l.closed {
 		return
 	}
@@ -264,8 +267,9 @@ func (l *link) send(now time.Time, data []byte) {
 		l.write(data, 1) // no goroutine hop
 		return
 	}
-	if l.rate > 0 && l.queueMax > 0 && l.queued+len(data)-vnetHdrLen > l.queueMax {
-		l.c.RateDrops++
+	size := len(data) - vnetHdrLen
+	if l.rate > 0 && l.queueMax > 0 && l.queued+size > l.queueMax {
+		l.queueFull(now, data, index, fmt.Sprintf("the rate limit's queue (%d of %d bytes waiting) was full", l.queued, l.queueMax))
 		return
 	}
 	due := now.Add(l.delay)
@@ -276,17 +280,24 @@ func (l *link) send(now time.Time, data []byte) {
 		due = l.lastDue // a queue keeps order: jitter never overtakes
 	}
 	l.lastDue = due
-	if l.rate > 0 {
-		l.queued += len(data) - vnetHdrLen
-	}
-	l.c.Delayed++
 	l.pending.Add(1)
 	select {
 	case l.queue <- item{data: data, due: due}:
+		if l.rate > 0 {
+			l.queued += size
+		}
+		l.c.Delayed++
 	default: // the delay line is full: the packet is lost, as on a real link
 		l.pending.Add(-1)
-		l.c.RateDrops++
+		l.queueFull(now, data, index, fmt.Sprintf("the delay line (%d packets) was full", queueCap))
 	}
+}
+
+// queueFull drops a packet that found no room and records why. Called with l.mu held.
+func (l *link) queueFull(now time.Time, data []byte, index int, why string) {
+	l.c.RateDrops++
+	l.wire.record(WireEvent{At: now.Sub(l.wire.start), Dir: l.dir, Kind: QueueFull, Index: index,
+		Rule: why, Packet: parsePacket(data[vnetHdrLen:]).String()})
 }
 
 // deliver writes queued packets when they are due, at the rate limit if any.

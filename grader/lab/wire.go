@@ -60,26 +60,52 @@ type Wire struct {
 	links  [2]*link
 	cap    *capture
 
-	mu     sync.Mutex
-	events []WireEvent
-	wg     sync.WaitGroup
-	closed bool
+	mu            sync.Mutex
+	events        []WireEvent
+	eventsNotKept int
+	wg            sync.WaitGroup
+	closed        bool
 }
 
-// WireEvent is one thing a rule did to one packet.
+// maxEvents bounds the events a wire keeps (a random-drop rule on a long
+// transfer makes many); later ones are counted.
+const maxEvents = 10000
+
+// EventKind says what a WireEvent records.
+type EventKind int
+
+const (
+	// RuleActed: a rule dropped, duplicated or held back a packet.
+	RuleActed EventKind = iota
+	// QueueFull: a packet found the rate limit's queue or the delay line
+	// full and was dropped, as a real link's full queue would.
+	QueueFull
+	// SettingChanged: a rule was added or cleared, a delay or a rate set.
+	SettingChanged
+)
+
+// WireEvent is one thing the wire did, to one packet or to its own settings:
+// the story of a spec's impairments, told as evidence.
 type WireEvent struct {
 	At         time.Duration // since the wire was made
 	Dir        Direction
-	Index      int // the packet's 1-based index in its direction
-	MatchIndex int // its index among the rule's matches
-	Action     Action
-	Rule       string
-	Packet     string
+	Kind       EventKind
+	Index      int    // the packet's 1-based index in its direction (not for SettingChanged)
+	MatchIndex int    // RuleActed: its index among the rule's matches
+	Action     Action // RuleActed: what the rule did
+	Rule       string // the rule that acted, why the queue was full, or the new setting
+	Packet     string // the packet (not for SettingChanged)
 }
 
 func (e WireEvent) String() string {
-	return fmt.Sprintf("%8.3fms %s packet #%d (match #%d of %s): %s: %s",
-		float64(e.At.Microseconds())/1000, e.Dir, e.Index, e.MatchIndex, e.Rule, e.Action, e.Packet)
+	at := fmt.Sprintf("%8.3fms %s", float64(e.At.Microseconds())/1000, e.Dir)
+	switch e.Kind {
+	case QueueFull:
+		return fmt.Sprintf("%s packet #%d: dropped, %s: %s", at, e.Index, e.Rule, e.Packet)
+	case SettingChanged:
+		return fmt.Sprintf("%s: %s", at, e.Rule)
+	}
+	return fmt.Sprintf("%s packet #%d (match #%d of %s): %s: %s", at, e.Index, e.MatchIndex, e.Rule, e.Action, e.Packet)
 }
 
 // NewWire builds the wire. Its error wraps ErrNoTUN when TUN devices cannot be made.
@@ -121,36 +147,79 @@ func NewWire(opt WireOptions) (*Wire, error) {
 }
 
 // Add installs a rule on one direction; it applies to packets from now on.
-func (w *Wire) Add(dir Direction, r Rule) { w.links[dir].addRule(r) }
+func (w *Wire) Add(dir Direction, r Rule) {
+	w.links[dir].addRule(r)
+	w.setting(dir, "rule added: "+r.String())
+}
 
 // ClearRules removes every rule of one direction.
-func (w *Wire) ClearRules(dir Direction) { w.links[dir].clearRules() }
+func (w *Wire) ClearRules(dir Direction) {
+	w.links[dir].clearRules()
+	w.setting(dir, "rules cleared")
+}
 
 // SetDelay sets a fixed one-way delay, plus a seeded uniform jitter in
 // [0, jitter), for one direction. Packets keep their order.
 func (w *Wire) SetDelay(dir Direction, delay, jitter time.Duration, seed uint64) {
 	w.links[dir].setDelay(delay, jitter, seed)
+	what := fmt.Sprintf("delay set to %v", delay)
+	if jitter > 0 {
+		what += fmt.Sprintf(" plus a jitter below %v (seed %d)", jitter, seed)
+	}
+	w.setting(dir, what)
 }
 
 // SetRate limits one direction to bytesPerSecond (0: no limit), queueing at
 // most queueBytes behind the limit; packets beyond that are dropped.
 func (w *Wire) SetRate(dir Direction, bytesPerSecond, queueBytes int) {
 	w.links[dir].setRate(bytesPerSecond, queueBytes)
+	what := "rate limit removed"
+	if bytesPerSecond > 0 {
+		what = fmt.Sprintf("rate limited to %d bytes/s, at most %d bytes queued", bytesPerSecond, queueBytes)
+	}
+	w.setting(dir, what)
+}
+
+func (w *Wire) setting(dir Direction, what string) {
+	w.record(WireEvent{At: time.Since(w.start), Dir: dir, Kind: SettingChanged, Rule: what})
 }
 
 // Counters returns one direction's counters.
 func (w *Wire) Counters(dir Direction) LinkCounters { return w.links[dir].snapshot() }
 
-// Events returns what the rules did so far, in order.
+// Events returns what the wire did so far, in order: the settings a spec
+// changed, and what rules and full queues did to packets.
 func (w *Wire) Events() []WireEvent {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]WireEvent(nil), w.events...)
 }
 
+// EventsNotKept returns how many events came after the first maxEvents.
+func (w *Wire) EventsNotKept() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.eventsNotKept
+}
+
+// PacketEvents returns the events about packets: what rules and full queues did.
+func (w *Wire) PacketEvents() []WireEvent {
+	var out []WireEvent
+	for _, e := range w.Events() {
+		if e.Kind != SettingChanged {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func (w *Wire) record(e WireEvent) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if len(w.events) >= maxEvents {
+		w.eventsNotKept++
+		return
+	}
 	w.events = append(w.events, e)
 }
 

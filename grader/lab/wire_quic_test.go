@@ -106,7 +106,7 @@ func TestWireQUICRecoversOneDroppedDatagram(t *testing.T) {
 		t.Fatalf("the server's digest of what it received differs from the payload's")
 	}
 	<-digest
-	if ev := w.Events(); len(ev) != 1 || ev[0].Action != Drop {
+	if ev := w.PacketEvents(); len(ev) != 1 || ev[0].Action != Drop {
 		t.Errorf("events %v, want exactly one drop", ev)
 	} else if t.Logf("dropped: %v", ev[0]); ev[0].Index-ev[0].MatchIndex < 1 {
 		t.Errorf("the dropped datagram is the %dth of the direction and the %dth after the handshake: the handshake's datagrams were counted",

@@ -1,10 +1,13 @@
 package lab
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,7 +36,7 @@ func TestWireRandomDropsReplayWithTheSeed(t *testing.T) {
 			w.Add(ToServer, DropRandom(Match{Proto: ProtoUDP, DstPort: port}, 0.05, 42))
 		}, func(n int) int { return 0 }) // how many arrive is what we measure
 		var idx []int
-		for _, e := range w.Events() {
+		for _, e := range w.PacketEvents() {
 			idx = append(idx, e.MatchIndex)
 		}
 		w.Close()
@@ -99,5 +102,47 @@ func TestWireCaptureStaysBounded(t *testing.T) {
 	}
 	if st.Size() > 4096 || skipped == 0 {
 		t.Errorf("pcap of %d bytes with a 4096-byte limit, %d packets skipped", st.Size(), skipped)
+	}
+}
+
+// TestWireFullQueueDropsAreEvidence: a burst into a small rate-limit queue
+// loses packets, and every one of them is an event naming the packet and
+// why, after the event that set the limit.
+func TestWireFullQueueDropsAreEvidence(t *testing.T) {
+	w := newTestWire(t, WireOptions{})
+	_, pc := listenServer(t, w, "udp")
+	w.SetRate(ToServer, 10_000, 1000) // room for 16 of the 60-byte datagrams below
+	c, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const sent = 100
+	for range sent {
+		if _, err := c.Write(make([]byte, 32)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Await(context.Background(), 5*time.Second, func() (bool, error) {
+		return w.Counters(ToServer).Packets >= sent, nil
+	}); err != nil {
+		t.Fatalf("the wire read %d of %d datagrams", w.Counters(ToServer).Packets, sent)
+	}
+	events, counters := w.Events(), w.Counters(ToServer)
+	if len(events) == 0 || events[0].Kind != SettingChanged || !strings.Contains(events[0].String(), "rate limited to 10000 bytes/s") {
+		t.Fatalf("the first event should be the rate setting; events: %v", events)
+	}
+	port := fmt.Sprint(pc.LocalAddr().(*net.UDPAddr).Port)
+	full := 0
+	for _, e := range events[1:] {
+		if e.Kind != QueueFull || !strings.Contains(e.Packet, "UDP") || !strings.Contains(e.Packet, ":"+port) || !strings.Contains(e.Rule, "queue") {
+			t.Errorf("unexpected event %v", e)
+			continue
+		}
+		full++
+	}
+	t.Logf("%d of %d datagrams dropped by the full queue; e.g. %v", full, sent, events[len(events)-1])
+	if full < sent/2 || int64(full) != counters.RateDrops {
+		t.Errorf("%d queue-full events, %d rate drops counted; want the same number, at least %d of %d", full, counters.RateDrops, sent/2, sent)
 	}
 }

@@ -115,7 +115,7 @@ func TestWireDropsExactlyOneDataSegment(t *testing.T) {
 	if d := after.Since(before)["Tcp.RetransSegs"]; d != 1 {
 		t.Errorf("server side RetransSegs %+d, want +1 (dropped data segment #%d); events: %v", d, n, w.Events())
 	}
-	if ev := w.Events(); len(ev) != 1 || ev[0].Action != Drop || ev[0].MatchIndex != n {
+	if ev := w.PacketEvents(); len(ev) != 1 || ev[0].Action != Drop || ev[0].MatchIndex != n {
 		t.Errorf("events %v, want one drop of match #%d", ev, n)
 	}
 	if c := w.Counters(ToClient); c.Dropped != 1 || c.Delivered != c.Packets-1 {
@@ -316,7 +316,7 @@ func TestWireCaptureIsReadByTcpdump(t *testing.T) {
 	if payloadLines != 2 {
 		t.Errorf("want the 22-byte segment twice in the capture (dropped, then retransmitted), tcpdump shows it %d times:\n%s", payloadLines, text)
 	}
-	if ev := w.Events(); len(ev) != 1 || !strings.Contains(ev[0].Packet, "len 22") {
+	if ev := w.PacketEvents(); len(ev) != 1 || !strings.Contains(ev[0].Packet, "len 22") {
 		t.Errorf("events %v, want one drop: the 22-byte request", ev)
 	}
 	if !strings.Contains(text, fmt.Sprintf("198.19.0.1.%d > 198.18.0.1", port)) {

@@ -113,8 +113,8 @@ func TestRunStreamsEvents(t *testing.T) {
 			wireEvents = e.Text
 		}
 	}
-	if !strings.Contains(wireEvents, "drop") {
-		t.Errorf("the evidence does not list the drop: %q", wireEvents)
+	if !strings.Contains(wireEvents, "rule added: drop match #1") || !strings.Contains(wireEvents, ": drop: TCP") {
+		t.Errorf("the evidence does not list the rule and the drop: %q", wireEvents)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.pcap"))
 	if len(files) != 1 || !strings.Contains(capture, files[0]) {

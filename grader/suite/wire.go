@@ -39,6 +39,9 @@ func Wire(opt lab.WireOptions) *lab.Wire {
 			for i, e := range ev {
 				lines[i] = e.String()
 			}
+			if n := w.EventsNotKept(); n > 0 {
+				lines = append(lines, fmt.Sprintf("(%d later events not kept)", n))
+			}
 			Evidence("wire events", "%s", strings.Join(lines, "\n"))
 		}
 		Evidence("packet capture", "%s", keepCapture(w))
