@@ -38,6 +38,9 @@ func TestGolden(t *testing.T) {
 		{"junit.xml", func(b *bytes.Buffer, r *Report) error { return WriteJUnit(b, r) }},
 		{"report.md", func(b *bytes.Buffer, r *Report) error { return WriteMarkdown(b, r) }},
 		{"summary.txt", func(b *bytes.Buffer, r *Report) error { return WriteSummary(b, r, SummaryOptions{Width: 100}) }},
+		{"annotations.txt", func(b *bytes.Buffer, r *Report) error { return WriteAnnotations(b, r) }},
+		{"classroom.json", func(b *bytes.Buffer, r *Report) error { return WriteClassroom(b, r) }},
+		{"gradescope.json", func(b *bytes.Buffer, r *Report) error { return WriteGradescope(b, r) }},
 	}
 	for _, wr := range writers {
 		t.Run(wr.file, func(t *testing.T) {

@@ -20,11 +20,18 @@ func WriteJSON(w io.Writer, r *Report) error {
 	out := withheld(r)
 	out.Schema = SchemaVersion
 	out.fillLists()
+	return writeIndentedJSON(w, "JSON", out)
+}
+
+// writeIndentedJSON writes v as JSON indented by two spaces, HTML characters
+// unescaped (evidence like "<nil>" or "a && b" stays readable); what names
+// the output in an error.
+func writeIndentedJSON(w io.Writer, what string, v any) error {
 	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false) // evidence like "<nil>" or "a && b" stays readable
+	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return fmt.Errorf("report: write JSON: %w", err)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("report: write %s: %w", what, err)
 	}
 	return nil
 }

@@ -1,5 +1,6 @@
 // Package report holds the grade report model (a documented, versioned schema)
-// and writes it as terminal text, JSON, JUnit XML and Markdown.
+// and writes it as terminal text, JSON, JUnit XML, Markdown, GitHub Actions
+// annotations, a GitHub Classroom runner result and Gradescope's results.json.
 package report
 
 import "time"

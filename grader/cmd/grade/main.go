@@ -5,7 +5,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -49,7 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		from       = flags.String("from", "", "with one --case: take that case's programs and artifact from `DIR` instead of skeletons/SLUG")
 		mutantDir  = flags.String("mutant", "", "with one --case: apply the mutant in `DIR` over --from (selftest and instructors)")
 		seedFlag   = flags.String("seed", "", "replay the randomized hidden parameters of an earlier run (`N`, printed in every report)")
-		outDir     = flags.String("out", "", "write report.json, junit.xml and report.md into `DIR`")
+		outDir     = flags.String("out", "", "write report.json, junit.xml, report.md, classroom.json and gradescope.json into `DIR`")
 		failUnder  = flags.Float64("fail-under", -1, "exit 1 when the score is below `PERCENT` (for CI)")
 		instructor = flags.Bool("instructor", false, "show the evidence of hidden criteria")
 		color      = flags.String("color", "auto", "color the terminal output: auto, always or never")
@@ -125,7 +127,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "grade: %v\n", err)
 			return 2
 		}
-		fmt.Fprintf(stdout, "reports written to %s (report.json, junit.xml, report.md)\n", *outDir)
+		fmt.Fprintf(stdout, "reports written to %s (report.json, junit.xml, report.md, classroom.json, gradescope.json)\n", *outDir)
+	}
+	if os.Getenv("GITHUB_ACTIONS") == "true" {
+		if err := publishToGitHub(r, stdout, os.Getenv); err != nil {
+			fmt.Fprintf(stderr, "grade: %v\n", err)
+			return 2
+		}
 	}
 	if *failUnder >= 0 && r.Percent() < *failUnder {
 		fmt.Fprintf(stderr, "grade: score %.1f%% is below --fail-under %.1f%%\n", r.Percent(), *failUnder)
@@ -134,7 +142,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// writeFiles writes the three report files into dir.
+// writeFiles writes the report files into dir.
 func writeFiles(dir string, r *report.Report) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -146,6 +154,8 @@ func writeFiles(dir string, r *report.Report) error {
 		{"report.json", report.WriteJSON},
 		{"junit.xml", report.WriteJUnit},
 		{"report.md", report.WriteMarkdown},
+		{"classroom.json", report.WriteClassroom},
+		{"gradescope.json", report.WriteGradescope},
 	}
 	for _, w := range writers {
 		f, err := os.Create(filepath.Join(dir, w.name))
@@ -188,4 +198,44 @@ func artifactsDir(out string) string {
 		return ""
 	}
 	return filepath.Join(out, "artifacts")
+}
+
+// publishToGitHub, in a GitHub Actions job, prints annotations (on the artifact
+// lines, and per criterion that did not pass), adds the Markdown report to the
+// job's summary ($GITHUB_STEP_SUMMARY), and sets the step output `result` to
+// the GitHub Classroom runner result, base64-encoded, for
+// autograding-grading-reporter ($GITHUB_OUTPUT).
+func publishToGitHub(r *report.Report, stdout io.Writer, getenv func(string) string) error {
+	if err := report.WriteAnnotations(stdout, r); err != nil {
+		return err
+	}
+	if path := getenv("GITHUB_STEP_SUMMARY"); path != "" {
+		if err := appendTo(path, func(w io.Writer) error { return report.WriteMarkdown(w, r) }); err != nil {
+			return fmt.Errorf("job summary: %w", err)
+		}
+	}
+	if path := getenv("GITHUB_OUTPUT"); path != "" {
+		var result bytes.Buffer
+		if err := report.WriteClassroom(&result, r); err != nil {
+			return err
+		}
+		line := "result=" + base64.StdEncoding.EncodeToString(result.Bytes()) + "\n"
+		if err := appendTo(path, func(w io.Writer) error { _, err := io.WriteString(w, line); return err }); err != nil {
+			return fmt.Errorf("step output: %w", err)
+		}
+	}
+	return nil
+}
+
+// appendTo appends what write writes to the file at path.
+func appendTo(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	err = write(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
