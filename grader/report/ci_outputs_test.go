@@ -62,7 +62,7 @@ func TestAnnotationsAreOneCommandEach(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("want 2 commands (the criterion, the total), got %d:\n%s", len(lines), b.String())
 	}
-	want := "::error title=01-backlog · backlog.x%3A Sheds load%3A 100%25%2C fast::failed (0/2 points): 50%25 of clients%0AHint: line one%0D%0Aline two"
+	want := "::error title=01-backlog · backlog.x%3A Sheds load%3A 100%25%2C fast::failed (0/2 points): 50%25 of clients%0D%0Atimed out%0AHint: line one%0D%0Aline two"
 	if lines[0] != want {
 		t.Errorf("got  %s\nwant %s", lines[0], want)
 	}

@@ -51,7 +51,7 @@ func WriteClassroom(w io.Writer, r *Report) error {
 			t := classroomTest{Name: cs.Slug + " · " + c.ID + ": " + c.Title, Status: classroomStatus(c.Status),
 				Score: c.Points, ExecutionTime: fmt.Sprintf("%.2fs", float64(c.Duration))}
 			if c.Status != Passed {
-				t.Message = headline(cs, c)
+				t.Message = briefEvidence(cs, c, annotationLines)
 				if c.Hint != "" {
 					t.Message += "\nHint: " + c.Hint
 				}

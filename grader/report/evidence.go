@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 )
@@ -29,6 +30,27 @@ func headline(cs *Case, c *Criterion) string {
 		return "could not be graded; the grader recorded no details"
 	}
 	return ""
+}
+
+// briefEvidence is what stands for a criterion where a few lines fit (an annotation, a
+// Classroom message): its first piece of evidence, at most maxLines lines of it, or the
+// headline when there is none or the criterion is redacted.
+func briefEvidence(cs *Case, c *Criterion, maxLines int) string {
+	if c.Redacted {
+		return headline(cs, c)
+	}
+	for _, e := range c.Evidence {
+		text := strings.TrimSpace(e.Text)
+		if text == "" {
+			continue
+		}
+		lines := strings.Split(text, "\n")
+		if len(lines) > maxLines {
+			lines = append(lines[:maxLines], fmt.Sprintf("… (%d more lines in the full report)", len(lines)-maxLines))
+		}
+		return strings.Join(lines, "\n")
+	}
+	return headline(cs, c)
 }
 
 // firstLine is the first line of s that is not blank, made safe for one line of output.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -21,13 +23,14 @@ func WriteAnnotations(w io.Writer, r *Report) error {
 	var b strings.Builder
 	for i := range r.Cases {
 		cs := &r.Cases[i]
+		annotateProblem(&b, cs)
 		for j := range cs.Criteria {
 			c := &cs.Criteria[j]
 			level := map[Status]string{Failed: "error", Error: "error", Skipped: "notice"}[c.Status]
-			if level == "" {
+			if level == "" || notRunFor(cs, c) {
 				continue
 			}
-			msg := fmt.Sprintf("%s (%d/%d points): %s", c.Status, c.Points, c.MaxPoints, headline(cs, c))
+			msg := fmt.Sprintf("%s (%d/%d points): %s", c.Status, c.Points, c.MaxPoints, briefEvidence(cs, c, annotationLines))
 			if c.Hint != "" {
 				msg += "\nHint: " + c.Hint
 			}
@@ -49,6 +52,50 @@ func WriteAnnotations(w io.Writer, r *Report) error {
 		return fmt.Errorf("report: write annotations: %w", err)
 	}
 	return nil
+}
+
+// annotationLines bounds the evidence an annotation quotes; the job summary has it all.
+const annotationLines = 12
+
+// compilerMessage is one line of the Go compiler's output: file:line:col: message.
+var compilerMessage = regexp.MustCompile(`^(\S+\.go):(\d+):(?:(\d+):)? (.+)$`)
+
+// annotateProblem writes one annotation for a case whose criteria could not run (a
+// compile error, no sandbox), saying how many points that cost, and one on the file and
+// line of every compiler message that names a file of the submission.
+func annotateProblem(b *strings.Builder, cs *Case) {
+	if cs.Problem == "" {
+		return
+	}
+	notRun, points := 0, 0
+	for j := range cs.Criteria {
+		if notRunFor(cs, &cs.Criteria[j]) {
+			notRun++
+			points += cs.Criteria[j].MaxPoints
+		}
+	}
+	annotate(b, "error", "", 0, cs.Slug+": not graded",
+		fmt.Sprintf("%s\n%d criteria (%d points) could not be checked because of this.", strings.TrimSpace(cs.Problem), notRun, points))
+	for line := range strings.Lines(cs.Problem) {
+		m := compilerMessage.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil || filepath.IsAbs(m[1]) {
+			continue
+		}
+		props := fmt.Sprintf("file=%s,line=%s", escapeProperty(filepath.ToSlash(filepath.Clean(m[1]))), m[2])
+		if m[3] != "" {
+			props += ",col=" + m[3]
+		}
+		fmt.Fprintf(b, "::error %s,title=%s::%s\n", props, escapeProperty(cs.Slug+": does not compile"), escapeData(m[4]))
+	}
+}
+
+// notRunFor reports whether c did not pass only because its case's problem kept it from
+// running: its evidence is the problem itself, or it has none.
+func notRunFor(cs *Case, c *Criterion) bool {
+	if cs.Problem == "" || c.Status == Passed {
+		return false
+	}
+	return len(c.Evidence) == 0 || strings.TrimSpace(c.Evidence[0].Text) == strings.TrimSpace(cs.Problem)
 }
 
 // annotate writes one workflow command (::level file=F,line=N,title=T::message), escaped

@@ -96,7 +96,7 @@ func TestMarkdownContent(t *testing.T) {
 		"**Hint:** Answer BUSY &lt;id&gt;",
 		`make grade ARGS="--seed 1234567"`,
 		"grade --seed 1234567",
-		"does not compile: ./server/main.go:12:2: undefined: foo",
+		"skeletons/05-server-arch/server/main.go:12:2: undefined: foo",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q", want)

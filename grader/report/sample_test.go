@@ -126,7 +126,7 @@ func sampleReport() *Report {
 				Points:    15,
 				MaxPoints: 55,
 				Duration:  0.9,
-				Problem:   "does not compile: ./server/main.go:12:2: undefined: foo",
+				Problem:   "skeletons/05-server-arch/server does not compile, so its behaviour could not be checked. The compiler said:\nskeletons/05-server-arch/server/main.go:12:2: undefined: foo",
 				Criteria: []Criterion{
 					{
 						ID:         "arch.idle-clients",

@@ -78,7 +78,7 @@ func TestSummaryNextSteps(t *testing.T) {
 	for _, want := range []string{
 		"Hint: Answer BUSY <id> at once",
 		"handshake.md:14: no note marks",
-		"does not compile: ./server/main.go:12:2: undefined: foo",
+		"skeletons/05-server-arch/server/main.go:12:2: undefined: foo",
 	} {
 		if !strings.Contains(next, want) {
 			t.Errorf("next steps lack %q:\n%s", want, next)
