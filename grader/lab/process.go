@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -28,6 +29,9 @@ type Process struct {
 	done   chan struct{}
 	state  *os.ProcessState
 	err    error
+	// asked is set when the grader sends a signal that ends a program
+	// (SIGTERM, SIGINT, SIGKILL, or Stop) while it runs.
+	asked atomic.Bool
 }
 
 // Start runs the program at path with args. The program inherits the sandbox's
@@ -89,6 +93,11 @@ func (p *Process) ExitDescription() string {
 	return fmt.Sprintf("exited with status %d", p.state.ExitCode())
 }
 
+// ExitedUnasked reports whether the program has exited although the grader
+// never asked it to (no SIGTERM, SIGINT or SIGKILL from Signal or Stop while it
+// ran): it crashed or gave up on its own.
+func (p *Process) ExitedUnasked() bool { return p.HasExited() && !p.asked.Load() }
+
 // ExitCode is the exit status, or -1 if killed by a signal or still running.
 func (p *Process) ExitCode() int {
 	if !p.HasExited() || p.state == nil {
@@ -101,6 +110,10 @@ func (p *Process) ExitCode() int {
 func (p *Process) Signal(sig syscall.Signal) error {
 	if p.HasExited() {
 		return nil
+	}
+	switch sig {
+	case syscall.SIGTERM, syscall.SIGINT, syscall.SIGKILL:
+		p.asked.Store(true)
 	}
 	err := syscall.Kill(-p.Pid(), sig)
 	if errors.Is(err, syscall.ESRCH) {

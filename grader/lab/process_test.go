@@ -262,3 +262,33 @@ func TestSignalName(t *testing.T) {
 		}
 	}
 }
+
+// TestExitedUnaskedTellsACrashFromAStop: a program that exits by itself exited
+// unasked; one the grader stopped (or sent SIGTERM) did not, even when it dies
+// of the signal.
+func TestExitedUnaskedTellsACrashFromAStop(t *testing.T) {
+	quits, err := Start("/bin/sh", "-c", "exit 3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	quits.AwaitExit(context.Background(), 5*time.Second)
+	if !quits.ExitedUnasked() {
+		t.Errorf("a program that exited by itself (%s) should have exited unasked", quits.ExitDescription())
+	}
+	for _, stop := range []func(*Process){
+		func(p *Process) { p.Stop(time.Second) },
+		func(p *Process) { p.Signal(syscall.SIGTERM); p.AwaitExit(context.Background(), 5*time.Second) },
+	} {
+		sleeper, err := Start("/bin/sleep", "30")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sleeper.ExitedUnasked() {
+			t.Error("a running program cannot have exited")
+		}
+		stop(sleeper)
+		if !sleeper.HasExited() || sleeper.ExitedUnasked() {
+			t.Errorf("a program the grader ended (%s) exited unasked", sleeper.ExitDescription())
+		}
+	}
+}

@@ -9,8 +9,9 @@ import (
 
 // WriteSummary writes the terminal summary a student sees after `make grade`: per case a
 // table (criterion, points, status, one line of evidence cut to the width), the total, the
-// completion standard, the seed and the duration, then "What to work on next": the hints of
-// the failed criteria (redacted ones excluded) and the findings of failed artifacts.
+// completion standard, the seed and the duration, then "What to work on next": for each
+// failed criterion (redacted ones excluded) the first lines of its evidence and its hint, the
+// findings of failed artifacts, and how to read every check's full evidence.
 // Statuses are words (PASS, FAIL, SKIP, ERR) with or without color.
 func WriteSummary(w io.Writer, r *Report, opt SummaryOptions) error {
 	if r == nil {
@@ -208,6 +209,7 @@ func (s *summary) nextSteps() {
 				continue
 			}
 			item(fmt.Sprintf("%s (%s, %s points)", cr.Title, cr.ID, pointsText(cr.Points, cr.MaxPoints)))
+			s.text(briefEvidence(&c, &cr, nextStepEvidenceLines), body+"Seen: ", body+"      ")
 			hint := cr.Hint
 			if hint == "" {
 				hint = "no hint for this one; the evidence in the table shows what was measured."
@@ -221,6 +223,10 @@ func (s *summary) nextSteps() {
 			}
 		}
 	}
+	if n > 0 {
+		s.println("")
+		s.text(`Every check's full evidence: make grade ARGS="--out reports", then read reports/report.md.`, tableIndent, tableIndent)
+	}
 	if n == 0 {
 		msg := "Nothing: every criterion that could be graded passed. Well done."
 		if hiddenFailures {
@@ -229,6 +235,9 @@ func (s *summary) nextSteps() {
 		s.text(msg, tableIndent, tableIndent)
 	}
 }
+
+// nextStepEvidenceLines bounds the evidence quoted under "What to work on next".
+const nextStepEvidenceLines = 6
 
 // pointsText is "earned/max".
 func pointsText(points, maxPoints int) string {

@@ -109,7 +109,7 @@ func startServer(ctx SpecContext, stream string, cfg config) *server {
 			// have printed its panic yet: let it finish dying before we stop it.
 			s.AwaitExit(ctx, lab.Scaled(250*time.Millisecond))
 		}
-		crashed := s.HasExited()
+		crashed := s.ExitedUnasked()
 		status := s.ExitDescription()
 		if st, err := s.Stats(); err == nil {
 			suite.Evidence("server process", "at the end of the check: %s", st)
@@ -117,7 +117,7 @@ func startServer(ctx SpecContext, stream string, cfg config) *server {
 		s.Stop(lab.Scaled(2 * time.Second))
 		suite.Evidence("server", "server %s", cfg)
 		if crashed {
-			suite.Evidence("server exit", "the server %s during this check, before the grader stopped it", status)
+			suite.Evidence("server exit", "the server %s on its own during this check (the grader had not asked it to stop)", status)
 		}
 		if failed {
 			suite.Evidence("server log", "%s", s.LogEvidence(12))
