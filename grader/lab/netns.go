@@ -96,6 +96,15 @@ func (ns *Netns) TCPSockets() (s []Socket, err error) {
 	return s, err
 }
 
+// UDPSockets reads the namespace's UDP socket table (see UDPSockets).
+func (ns *Netns) UDPSockets() (s []UDPSocket, err error) {
+	err = ns.Do(func() (err error) {
+		s, err = UDPSockets()
+		return err
+	})
+	return s, err
+}
+
 // Close ends the namespace's thread. Stop the programs started in it first:
 // any still running are killed (Pdeathsig) when the thread ends.
 func (ns *Netns) Close() {
