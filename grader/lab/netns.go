@@ -64,12 +64,16 @@ func (ns *Netns) Do(f func() error) error {
 }
 
 // Start starts a program inside the namespace (see the package-level Start).
+// The program's AwaitListening and AwaitBound look for its sockets here.
 func (ns *Netns) Start(path string, args ...string) (*Process, error) {
 	var p *Process
 	err := ns.Do(func() (err error) {
 		p, err = Start(path, args...)
 		return err
 	})
+	if p != nil {
+		p.ns = ns
+	}
 	return p, err
 }
 

@@ -32,6 +32,16 @@ type Process struct {
 	// asked is set when the grader sends a signal that ends a program
 	// (SIGTERM, SIGINT, SIGKILL, or Stop) while it runs.
 	asked atomic.Bool
+	ns    *Netns // the namespace it runs in; nil: the sandbox's own
+}
+
+// inNamespace runs f where the program's sockets are: on the thread of its
+// Netns, or right here in the sandbox's namespace.
+func (p *Process) inNamespace(f func() error) error {
+	if p.ns == nil {
+		return f()
+	}
+	return p.ns.Do(f)
 }
 
 // Start runs the program at path with args. The program inherits the sandbox's

@@ -169,15 +169,36 @@ func (e *NotListeningError) Error() string {
 	return fmt.Sprintf("%s did not start listening on port %d: %s\n%s", e.Program, e.Port, e.Reason, e.Log)
 }
 
-// AwaitListening waits until a LISTEN socket on port appears in the kernel's
-// socket table while the program is still running. If the program exits first,
-// the error says so with its exit status and last log lines.
+// AwaitListening waits until a TCP LISTEN socket on port appears in the
+// kernel's socket table (of the namespace the program runs in) while the
+// program is still running. If the program exits first, the error says so
+// with its exit status and last log lines.
 func (p *Process) AwaitListening(ctx context.Context, port uint16, timeout time.Duration) error {
-	err := Await(ctx, timeout, func() (bool, error) {
+	return p.awaitSocket(ctx, port, timeout, "LISTEN socket",
+		func() (bool, error) { _, ok, err := Listener(port); return ok, err },
+		func() string { return listeningElsewhere(port) })
+}
+
+// AwaitBound is AwaitListening for a UDP program: it waits until a UDP socket
+// bound to port appears in the kernel's table.
+func (p *Process) AwaitBound(ctx context.Context, port uint16, timeout time.Duration) error {
+	return p.awaitSocket(ctx, port, timeout, "UDP socket",
+		func() (bool, error) { _, ok, err := UDPSocketOn(port); return ok, err },
+		func() string { return boundElsewhere(port) })
+}
+
+// awaitSocket waits until found reports the program's socket, reading the
+// kernel's tables in the program's namespace; elsewhere says, when it never
+// appears, what the program has instead.
+func (p *Process) awaitSocket(ctx context.Context, port uint16, timeout time.Duration, what string, found func() (bool, error), elsewhere func() string) error {
+	err := Await(ctx, timeout, func() (ok bool, err error) {
 		if p.HasExited() {
 			return false, errExited
 		}
-		_, ok, err := Listener(port)
+		err = p.inNamespace(func() (err error) {
+			ok, err = found()
+			return err
+		})
 		return ok, err
 	})
 	switch {
@@ -186,8 +207,10 @@ func (p *Process) AwaitListening(ctx context.Context, port uint16, timeout time.
 	case err == errExited:
 		return &NotListeningError{Program: p.Name, Port: port, Reason: fmt.Sprintf("it %s before it listened", p.ExitDescription()), Log: p.LogEvidence(15)}
 	case err == context.DeadlineExceeded:
+		var instead string
+		p.inNamespace(func() error { instead = elsewhere(); return nil })
 		return &NotListeningError{Program: p.Name, Port: port, StillRunning: true, Log: p.LogEvidence(15),
-			Reason: fmt.Sprintf("no LISTEN socket on port %d appeared within %v (it is still running; is it listening on the -addr it was given?%s)", port, timeout, listeningElsewhere(port))}
+			Reason: fmt.Sprintf("no %s on port %d appeared within %v (it is still running; is it listening on the -addr it was given?%s)", what, port, timeout, instead)}
 	default:
 		return err
 	}
@@ -212,4 +235,22 @@ func listeningElsewhere(port uint16) string {
 		return " nothing in this network namespace listens at all"
 	}
 	return " something listens on " + strings.Join(seen, ", ") + " instead"
+}
+
+// boundElsewhere names the UDP ports something is bound to, if any.
+func boundElsewhere(port uint16) string {
+	socks, err := UDPSockets()
+	if err != nil {
+		return ""
+	}
+	var seen []string
+	for _, s := range socks {
+		if s.Local.Port() != port {
+			seen = append(seen, s.Local.String())
+		}
+	}
+	if len(seen) == 0 {
+		return " no UDP socket in this network namespace is bound at all"
+	}
+	return " UDP sockets are bound on " + strings.Join(seen, ", ") + " instead"
 }

@@ -446,3 +446,46 @@ func tcpdumpCapture(t *testing.T, w *Wire, flags ...string) string {
 	}
 	return string(out)
 }
+
+// TestProgramsOnTheServerSideAreObservedThere: a program started on the
+// wire's server side is awaited in that namespace (its LISTEN or bound UDP
+// socket is not in the sandbox's table), is reachable across the wire, and a
+// program that listens elsewhere is told so.
+func TestProgramsOnTheServerSideAreObservedThere(t *testing.T) {
+	w := newTestWire(t, WireOptions{})
+	port := freePort(t)
+	startThere := func(args ...string) *Process {
+		p, err := w.Server.Start(prog(t, "listener"), args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Stop(Scaled(2 * time.Second)) })
+		return p
+	}
+	addr := netip.AddrPortFrom(ServerAddr, port).String()
+	ctx := context.Background()
+
+	tcp := startThere(addr)
+	if err := tcp.AwaitListening(ctx, port, Scaled(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := Listener(port); ok {
+		t.Errorf("port %d listens in the sandbox's own namespace too; the program was started on the server side", port)
+	}
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("the server side's listener is not reachable across the wire: %v", err)
+	}
+	c.Close()
+
+	udp := startThere(addr, "udp")
+	if err := udp.AwaitBound(ctx, port, Scaled(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+
+	var nl *NotListeningError
+	err = tcp.AwaitListening(ctx, port+1, 300*time.Millisecond)
+	if !errors.As(err, &nl) || !nl.StillRunning || !strings.Contains(nl.Reason, "something listens on "+addr+" instead") {
+		t.Errorf("waiting on the wrong port: %v", err)
+	}
+}

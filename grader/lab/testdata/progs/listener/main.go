@@ -1,10 +1,12 @@
-// Command listener listens on the address given as its only argument until it
-// gets SIGTERM, then prints "bye" and exits 0. The handler is installed before
-// the socket is made, so a LISTEN socket means SIGTERM is handled.
+// Command listener listens on the address given as its first argument (TCP,
+// or UDP when the second argument is "udp") until it gets SIGTERM, then prints
+// "bye" and exits 0. The handler is installed before the socket is made, so a
+// LISTEN (or bound) socket means SIGTERM is handled.
 package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -14,12 +16,18 @@ import (
 func main() {
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
-	ln, err := net.Listen("tcp", os.Args[1])
+	var sock io.Closer
+	var err error
+	if len(os.Args) > 2 && os.Args[2] == "udp" {
+		sock, err = net.ListenPacket("udp", os.Args[1])
+	} else {
+		sock, err = net.Listen("tcp", os.Args[1])
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	<-term
-	ln.Close()
+	sock.Close()
 	fmt.Println("bye")
 }
