@@ -125,6 +125,11 @@ func TestRunStreamsEvents(t *testing.T) {
 		t.Skip("tcpdump is not installed")
 	}
 	out, err := exec.Command(tcpdump, "-nn", "-r", files[0]).CombinedOutput()
+	if err != nil && strings.Contains(string(out), "Couldn't change to") {
+		// Running as uid 0 of an unprivileged user namespace, tcpdump tries to
+		// drop to its own user, which is not mapped there, and gives up.
+		t.Skipf("tcpdump cannot drop privileges inside this user namespace: %s", out)
+	}
 	if err != nil {
 		t.Fatalf("tcpdump: %v\n%s", err, out)
 	}
