@@ -53,9 +53,11 @@ func (m *Module) Evaluate(cases []report.Case) report.Completion {
 	return out
 }
 
-// artifactName is how messages name an artifact: its case and its file name.
+// artifactName is how messages name an artifact: its path in the submission,
+// as the report's list of completed artifacts names it, or its case and file
+// name when the path is not known.
 func artifactName(slug, file string) string {
-	if slug == "" {
+	if slug == "" || strings.Contains(file, "/") {
 		return file
 	}
 	return slug + "/" + path.Base(file)
