@@ -137,14 +137,14 @@ func segments(h vnetHdr, pkt []byte) ([][]byte, error) {
 		binary.BigEndian.PutUint16(seg[2:], uint16(len(seg)))
 		binary.BigEndian.PutUint16(seg[4:], id+uint16(len(out)))
 		binary.BigEndian.PutUint32(seg[ihl+4:], seq+uint32(off))
-		f13 := flags
+		segFlags := TCPFlags(flags)
 		if off+mss < len(payload) {
-			f13 &^= uint8(FIN | PSH)
+			segFlags &^= FIN | PSH
 		}
 		if off > 0 {
-			f13 &^= 0x80 // CWR
+			segFlags &^= CWR
 		}
-		seg[ihl+13] = f13
+		seg[ihl+13] = uint8(segFlags)
 		setIPv4Checksum(seg[:ihl])
 		tcp := seg[ihl:]
 		binary.BigEndian.PutUint16(tcp[16:], 0)

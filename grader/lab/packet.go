@@ -42,6 +42,9 @@ const (
 	RST
 	PSH
 	ACK
+	URG
+	ECE
+	CWR
 )
 
 func (f TCPFlags) String() string {
@@ -49,7 +52,7 @@ func (f TCPFlags) String() string {
 	for _, x := range []struct {
 		bit  TCPFlags
 		name string
-	}{{SYN, "S"}, {FIN, "F"}, {RST, "R"}, {PSH, "P"}, {ACK, "."}} {
+	}{{SYN, "S"}, {FIN, "F"}, {RST, "R"}, {PSH, "P"}, {URG, "U"}, {ECE, "E"}, {CWR, "W"}, {ACK, "."}} {
 		if f&x.bit != 0 {
 			s += x.name
 		}
