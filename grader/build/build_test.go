@@ -10,24 +10,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wirelab/wirelab/grader/internal/testtree"
 )
 
 // submission writes a tiny module (module example.com/x) into a temp dir:
 // files maps slash paths to contents. It returns the module root.
 func submission(t *testing.T, files map[string]string) string {
 	t.Helper()
-	root := t.TempDir()
 	files["go.mod"] = "module example.com/x\n\ngo 1.26\n"
-	for name, text := range files {
-		path := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
+	return testtree.Write(t, files)
 }
 
 func ctx(t *testing.T) context.Context {

@@ -127,9 +127,6 @@ func (l *link) read() {
 			continue
 		}
 		now := time.Now()
-		l.mu.Lock()
-		l.c.Reads++
-		l.mu.Unlock()
 		h, pkt := decodeVnetHdr(buf), buf[vnetHdrLen:n]
 		if l.forwardWhole(now, buf[:n], h, pkt) {
 			continue
@@ -149,11 +146,13 @@ func (l *link) read() {
 	}
 }
 
-// forwardWhole writes a frame to the far side as it came, super-packet and
-// all, when nothing on this direction needs to see single packets: no rule, no
-// delay or rate, nothing held or queued. It reports whether it did.
+// forwardWhole counts a read frame and writes it to the far side as it came,
+// super-packet and all, when nothing on this direction needs to see single
+// packets: no rule, no delay or rate, nothing held or queued. It reports
+// whether it did.
 func (l *link) forwardWhole(now time.Time, frame []byte, h vnetHdr, pkt []byte) bool {
 	l.mu.Lock()
+	l.c.Reads++
 	if l.closed || len(l.rules) > 0 || len(l.holding) > 0 || l.delay != 0 || l.jitter != 0 || l.rate != 0 || l.pending.Load() != 0 {
 		l.mu.Unlock()
 		return false

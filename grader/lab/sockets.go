@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -174,32 +175,47 @@ func (e *NotListeningError) Error() string {
 // program is still running. If the program exits first, the error says so
 // with its exit status and last log lines.
 func (p *Process) AwaitListening(ctx context.Context, port uint16, timeout time.Duration) error {
-	return p.awaitSocket(ctx, port, timeout, "LISTEN socket",
-		func() (bool, error) { _, ok, err := Listener(port); return ok, err },
-		func() string { return listeningElsewhere(port) })
+	return p.awaitSocket(ctx, port, timeout, listeningSockets)
 }
 
 // AwaitBound is AwaitListening for a UDP program: it waits until a UDP socket
 // bound to port appears in the kernel's table.
 func (p *Process) AwaitBound(ctx context.Context, port uint16, timeout time.Duration) error {
-	return p.awaitSocket(ctx, port, timeout, "UDP socket",
-		func() (bool, error) { _, ok, err := UDPSocketOn(port); return ok, err },
-		func() string { return boundElsewhere(port) })
+	return p.awaitSocket(ctx, port, timeout, boundUDPSockets)
 }
 
-// awaitSocket waits until found reports the program's socket, reading the
-// kernel's tables in the program's namespace; elsewhere says, when it never
-// appears, what the program has instead.
-func (p *Process) awaitSocket(ctx context.Context, port uint16, timeout time.Duration, what string, found func() (bool, error), elsewhere func() string) error {
-	err := Await(ctx, timeout, func() (ok bool, err error) {
+// socketKind is what a program becomes ready with: a name for messages, how
+// to list the local addresses of such sockets in the current namespace, and
+// what to say when the program's port is not among them.
+type socketKind struct {
+	name   string
+	local  func() ([]netip.AddrPort, error)
+	none   string // nothing of this kind in the namespace
+	others string // the kind exists on other addresses (%s)
+}
+
+var (
+	listeningSockets = socketKind{"LISTEN socket", listeningAddrs,
+		" nothing in this network namespace listens at all", " something listens on %s instead"}
+	boundUDPSockets = socketKind{"UDP socket", udpAddrs,
+		" no UDP socket in this network namespace is bound at all", " UDP sockets are bound on %s instead"}
+)
+
+// awaitSocket waits until a socket of kind on port appears, reading the
+// kernel's tables in the program's namespace. When none appears, the error
+// says what the program has instead (the usual cause of a server that
+// "never listens" is a hard-coded address), from the last table read.
+func (p *Process) awaitSocket(ctx context.Context, port uint16, timeout time.Duration, kind socketKind) error {
+	var last []netip.AddrPort
+	err := Await(ctx, timeout, func() (bool, error) {
 		if p.HasExited() {
 			return false, errExited
 		}
-		err = p.inNamespace(func() (err error) {
-			ok, err = found()
+		err := p.inNamespace(func() (err error) {
+			last, err = kind.local()
 			return err
 		})
-		return ok, err
+		return slices.ContainsFunc(last, func(a netip.AddrPort) bool { return a.Port() == port }), err
 	})
 	switch {
 	case err == nil:
@@ -207,50 +223,41 @@ func (p *Process) awaitSocket(ctx context.Context, port uint16, timeout time.Dur
 	case err == errExited:
 		return &NotListeningError{Program: p.Name, Port: port, Reason: fmt.Sprintf("it %s before it listened", p.ExitDescription()), Log: p.LogEvidence(15)}
 	case err == context.DeadlineExceeded:
-		var instead string
-		p.inNamespace(func() error { instead = elsewhere(); return nil })
+		instead := kind.none
+		if len(last) > 0 {
+			seen := make([]string, len(last))
+			for i, a := range last {
+				seen[i] = a.String()
+			}
+			instead = fmt.Sprintf(kind.others, strings.Join(seen, ", "))
+		}
 		return &NotListeningError{Program: p.Name, Port: port, StillRunning: true, Log: p.LogEvidence(15),
-			Reason: fmt.Sprintf("no %s on port %d appeared within %v (it is still running; is it listening on the -addr it was given?%s)", what, port, timeout, instead)}
+			Reason: fmt.Sprintf("no %s on port %d appeared within %v (it is still running; is it listening on the -addr it was given?%s)", kind.name, port, timeout, instead)}
 	default:
 		return err
 	}
 }
 
-var errExited = fmt.Errorf("program exited")
-
-// listeningElsewhere names the ports something does listen on, if any: the
-// usual cause of a server that "never listens" is a hard-coded address.
-func listeningElsewhere(port uint16) string {
+// listeningAddrs lists the local addresses of the namespace's LISTEN sockets.
+func listeningAddrs() ([]netip.AddrPort, error) {
 	socks, err := TCPSockets()
-	if err != nil {
-		return ""
-	}
-	var seen []string
+	var out []netip.AddrPort
 	for _, s := range socks {
-		if s.State == Listen && s.Local.Port() != port {
-			seen = append(seen, s.Local.String())
+		if s.State == Listen {
+			out = append(out, s.Local)
 		}
 	}
-	if len(seen) == 0 {
-		return " nothing in this network namespace listens at all"
-	}
-	return " something listens on " + strings.Join(seen, ", ") + " instead"
+	return out, err
 }
 
-// boundElsewhere names the UDP ports something is bound to, if any.
-func boundElsewhere(port uint16) string {
+// udpAddrs lists the local addresses of the namespace's UDP sockets.
+func udpAddrs() ([]netip.AddrPort, error) {
 	socks, err := UDPSockets()
-	if err != nil {
-		return ""
+	out := make([]netip.AddrPort, len(socks))
+	for i, s := range socks {
+		out[i] = s.Local
 	}
-	var seen []string
-	for _, s := range socks {
-		if s.Local.Port() != port {
-			seen = append(seen, s.Local.String())
-		}
-	}
-	if len(seen) == 0 {
-		return " no UDP socket in this network namespace is bound at all"
-	}
-	return " UDP sockets are bound on " + strings.Join(seen, ", ") + " instead"
+	return out, err
 }
+
+var errExited = fmt.Errorf("program exited")

@@ -48,18 +48,3 @@ func UDPSockets() ([]UDPSocket, error) {
 	}
 	return out, nil
 }
-
-// UDPSocketOn returns the UDP socket bound to port (any address), and whether
-// there is one.
-func UDPSocketOn(port uint16) (UDPSocket, bool, error) {
-	all, err := UDPSockets()
-	if err != nil {
-		return UDPSocket{}, false, err
-	}
-	for _, s := range all {
-		if s.Local.Port() == port {
-			return s, true, nil
-		}
-	}
-	return UDPSocket{}, false, nil
-}

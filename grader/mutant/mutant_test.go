@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wirelab/wirelab/grader/build"
+	"github.com/wirelab/wirelab/grader/internal/testtree"
 )
 
 func TestLoad(t *testing.T) {
@@ -140,17 +141,7 @@ func main() {
 
 func reference(t *testing.T) string {
 	t.Helper()
-	root := t.TempDir()
-	for name, text := range referenceFiles {
-		path := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
+	return testtree.Write(t, referenceFiles)
 }
 
 // run builds the reference (with the overlay, if any) and returns its output.
