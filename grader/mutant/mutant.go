@@ -1,13 +1,17 @@
-// Package mutant loads the deliberately broken variants of a reference
-// solution. A mutant is a small plausible mistake written as exact text edits
-// over the reference's files, plus the criteria it must fail; it is built with
-// `go build -overlay`, so the reference is never copied.
+// Package mutant loads the variants of a reference solution that the
+// selftest grades: mutants, small plausible mistakes that must fail the
+// criteria they declare, and harmless variants, other correct solutions that
+// must keep full marks. Both are exact text edits over the reference's files
+// (plus whole files, where a variant does something differently enough), built
+// with `go build -overlay`, so the reference is never copied.
 package mutant
 
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,19 +20,36 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// FileName is the definition file in each mutant directory.
-const FileName = "mutant.yaml"
+// FileName is the definition file in each mutant directory; VariantFileName
+// the one in each harmless variant's directory.
+const (
+	FileName        = "mutant.yaml"
+	VariantFileName = "variant.yaml"
+)
 
-// Mutant is one broken variant of a reference solution.
+// Mutant is one variant of a reference solution: a mistake (Fails lists what
+// it must fail) or, when Variant is set, another correct solution (it must
+// fail nothing).
 type Mutant struct {
-	Name    string   `yaml:"-"` // the directory name
-	Dir     string   `yaml:"-"`
+	Name    string `yaml:"-"` // the directory name
+	Dir     string `yaml:"-"`
+	Variant bool   `yaml:"-"` // a harmless variant (variant.yaml), not a mistake
+	// Mistake says what a mutant gets wrong; for a variant, how it differs
+	// from the reference and why that is still correct.
 	Mistake string   `yaml:"mistake"`
 	Fails   []string `yaml:"fails"` // criterion ids, or "*" for every criterion
 	// Because maps a criterion id (or "*": every failing criterion) to text its
 	// evidence must contain: the mutant must fail for the right reason.
 	Because map[string]string `yaml:"because"`
 	Edits   []Edit            `yaml:"edits"`
+	Files   []File            `yaml:"files"`
+}
+
+// variantFile is what variant.yaml may hold: no fails, no because.
+type variantFile struct {
+	Approach string `yaml:"approach"`
+	Edits    []Edit `yaml:"edits"`
+	Files    []File `yaml:"files"`
 }
 
 // MustFail reports whether the mutant declares that it fails criterion id.
@@ -48,32 +69,64 @@ type Edit struct {
 	Replace string `yaml:"replace"`
 }
 
-// Load reads dir/mutant.yaml. Errors name the file and line.
+// File is a whole file of the variant: a new file, or one that replaces the
+// reference's file of that name. Path is relative to the reference.
+type File struct {
+	Path    string `yaml:"path"`
+	Content string `yaml:"content"`
+}
+
+// Load reads dir/mutant.yaml or, for a harmless variant, dir/variant.yaml.
+// Errors name the file and line.
 func Load(dir string) (*Mutant, error) {
+	m := &Mutant{Name: filepath.Base(dir), Dir: dir}
 	path := filepath.Join(dir, FileName)
 	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		variantPath := filepath.Join(dir, VariantFileName)
+		if data, err = os.ReadFile(variantPath); err == nil {
+			path, m.Variant = variantPath, true
+		} else if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w (a mutant needs %s, a harmless variant %s)", dir, fs.ErrNotExist, FileName, VariantFileName)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	m := &Mutant{Name: filepath.Base(dir), Dir: dir}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(m); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	var problems []string
-	if strings.TrimSpace(m.Mistake) == "" {
-		problems = append(problems, "mistake is missing")
+	if m.Variant {
+		var v variantFile
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		m.Mistake, m.Edits, m.Files = v.Approach, v.Edits, v.Files
+		if strings.TrimSpace(m.Mistake) == "" {
+			problems = append(problems, "approach is missing: say how the variant differs and why it is still correct")
+		}
+	} else {
+		if err := dec.Decode(m); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if strings.TrimSpace(m.Mistake) == "" {
+			problems = append(problems, "mistake is missing")
+		}
+		if len(m.Fails) == 0 {
+			problems = append(problems, "fails lists no criterion: a mutant must declare what it breaks")
+		}
 	}
-	if len(m.Fails) == 0 {
-		problems = append(problems, "fails lists no criterion: a mutant must declare what it breaks")
-	}
-	if len(m.Edits) == 0 {
+	if len(m.Edits) == 0 && len(m.Files) == 0 {
 		problems = append(problems, "edits is empty: the mutant would be the reference")
 	}
 	for i, e := range m.Edits {
 		if e.File == "" || e.Find == "" {
 			problems = append(problems, fmt.Sprintf("edit %d needs file and find", i+1))
+		}
+	}
+	for i, f := range m.Files {
+		if f.Path == "" || filepath.IsAbs(f.Path) || strings.HasPrefix(filepath.Clean(filepath.FromSlash(f.Path)), "..") {
+			problems = append(problems, fmt.Sprintf("file %d needs a path inside the reference", i+1))
 		}
 	}
 	if len(problems) > 0 {
@@ -103,8 +156,9 @@ func LoadAll(dir string) ([]*Mutant, error) {
 	return out, nil
 }
 
-// Overlay applies the edits to copies of the reference files under work and
-// writes a `go build -overlay` file mapping each reference file to its copy.
+// Overlay writes the whole files, then applies the edits to copies of the
+// reference files, under work, and writes a `go build -overlay` file mapping
+// each reference file (or new file) to its copy.
 // It returns the overlay file's path.
 func (m *Mutant) Overlay(reference, work string) (string, error) {
 	ref, err := filepath.Abs(reference)
@@ -117,6 +171,9 @@ func (m *Mutant) Overlay(reference, work string) (string, error) {
 		return "", err
 	}
 	edited := map[string]string{} // reference file → edited text
+	for _, f := range m.Files {
+		edited[filepath.Join(ref, filepath.FromSlash(f.Path))] = f.Content
+	}
 	for i, e := range m.Edits {
 		target := filepath.Join(ref, filepath.FromSlash(e.File))
 		text, ok := edited[target]

@@ -271,3 +271,41 @@ func TestOverlayRelativePaths(t *testing.T) {
 		t.Errorf("built with the overlay: %q, want %q", got, "answer: 7\n")
 	}
 }
+
+// A harmless variant loads from variant.yaml: its approach, whole files and
+// edits; it declares no failures, and it builds like a mutant.
+func TestLoadVariant(t *testing.T) {
+	v, err := Load("testdata/variants/other-way")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Variant || len(v.Fails) != 0 || !strings.HasPrefix(v.Mistake, "Prints the answer through a helper") {
+		t.Errorf("variant = %+v", v)
+	}
+	if len(v.Files) != 1 || v.Files[0].Path != "answer.go" || !strings.Contains(v.Files[0].Content, "func theAnswer() int") {
+		t.Errorf("Files = %q", v.Files)
+	}
+	ref := reference(t)
+	path, err := v.Overlay(ref, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := readOverlay(t, path)[filepath.Join(ref, "answer.go")]; !ok {
+		t.Errorf("the new file answer.go is not in the overlay")
+	}
+	if got := run(t, ref, path); got != "answer: 41\n" {
+		t.Errorf("the variant printed %q, want the reference's output", got)
+	}
+
+	for _, tc := range []struct{ dir, want string }{
+		{"testdata/bad-variants/declares-fails", "field fails not found"},
+		{"testdata/bad-variants/no-approach", "approach is missing"},
+		{"testdata/bad/neither", "a mutant needs mutant.yaml, a harmless variant variant.yaml"},
+	} {
+		if _, err := Load(tc.dir); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Load(%s) = %v, want an error saying %q", tc.dir, err, tc.want)
+		} else if !strings.HasPrefix(err.Error(), tc.dir) {
+			t.Errorf("error %q does not name the directory or file", err)
+		}
+	}
+}

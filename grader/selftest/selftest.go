@@ -1,7 +1,8 @@
 // Package selftest grades the fixtures to check the grader itself: each
-// case's reference solution must score full marks, its skeleton must fail the
-// behaviour criteria it is written to fail, and every mutant must fail exactly
-// the criteria it declares and pass all others. The same targets drive the
+// case's reference solution and every harmless variant (another correct
+// solution) must score full marks, its skeleton must fail the behaviour
+// criteria it is written to fail, and every mutant must fail exactly the
+// criteria it declares and pass all others. The same targets drive the
 // stability run (many gradings, counting verdicts that flip).
 package selftest
 
@@ -26,7 +27,7 @@ import (
 
 // Target is one submission the grader is checked against.
 type Target struct {
-	Name   string // "01-backlog/reference", "01-backlog/skeleton", "01-backlog/mutant/inline-work"
+	Name   string // "01-backlog/reference", "01-backlog/skeleton", "01-backlog/mutant/inline-work", "01-backlog/variant/..."
 	Case   string
 	From   string   // --from (empty: the skeleton)
 	Mutant string   // --mutant
@@ -62,7 +63,8 @@ func Criteria(slug string) ([]string, error) {
 	return ids, nil
 }
 
-// Targets lists the reference, the skeleton and every mutant of a case.
+// Targets lists the reference, the skeleton, every mutant, every harmless
+// variant and every broken submission of a case.
 // criteria is the case's criterion ids, in rubric order.
 func Targets(root, slug string, criteria []string) ([]Target, error) {
 	fixtures := filepath.Join(root, "fixtures", slug)
@@ -92,10 +94,24 @@ func Targets(root, slug string, criteria []string) ([]Target, error) {
 		return nil, err
 	}
 	for _, m := range mutants {
+		if m.Variant {
+			return nil, fmt.Errorf("%s is a harmless variant (variant.yaml) among the mutants: move it to %s", m.Dir, filepath.Join(fixtures, "variants"))
+		}
 		targets = append(targets, Target{
 			Name: slug + "/mutant/" + m.Name, Case: slug, From: reference, Mutant: m.Dir,
 			Fails: m.Fails, Because: m.Because,
 		})
+	}
+	// Harmless variants: other correct solutions, full marks like the reference.
+	variants, err := mutant.LoadAll(filepath.Join(fixtures, "variants"))
+	if err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	for _, v := range variants {
+		if !v.Variant {
+			return nil, fmt.Errorf("%s is a mutant (mutant.yaml) among the harmless variants: move it to %s", v.Dir, filepath.Join(fixtures, "mutants"))
+		}
+		targets = append(targets, Target{Name: slug + "/variant/" + v.Name, Case: slug, From: reference, Mutant: v.Dir})
 	}
 	// Broken submissions: edits of the skeleton (compile errors, crashes, hangs).
 	broken, err := mutant.LoadAll(filepath.Join(fixtures, "broken"))

@@ -1,0 +1,134 @@
+package artifact
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	east "github.com/yuin/goldmark/extension/ast"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
+)
+
+// Table is a GitHub-flavoured Markdown table, as goldmark's GFM table
+// extension reads it.
+type Table struct {
+	Line   int    // line of the header row, 1-based
+	Header []Cell // the header row
+	Rows   []Row  // the body rows, in order
+}
+
+// Row is one body row of a Table.
+type Row struct {
+	Line  int // 1-based
+	Cells []Cell
+}
+
+// Cell is one cell: its text as a reader sees it (inline markup removed, code
+// spans kept as their content) and the contents of its code spans.
+type Cell struct {
+	Text string
+	Code []string
+}
+
+// Column returns the index of the first header cell whose text starts with
+// prefix (case-insensitive), or -1.
+func (t Table) Column(prefix string) int {
+	for i, c := range t.Header {
+		if strings.HasPrefix(strings.ToLower(c.Text), strings.ToLower(prefix)) {
+			return i
+		}
+	}
+	return -1
+}
+
+// Cell returns the row's cell in column i, or an empty cell (a row may have
+// fewer cells than the header).
+func (r Row) Cell(i int) Cell {
+	if i < 0 || i >= len(r.Cells) {
+		return Cell{}
+	}
+	return r.Cells[i]
+}
+
+// Tables returns every table of a Markdown document, in document order.
+func Tables(content []byte) []Table {
+	md := goldmark.New(goldmark.WithExtensions(extension.Table))
+	doc := md.Parser().Parse(text.NewReader(content))
+	lineAt := lineIndex(content)
+	var tables []Table
+	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		table, ok := n.(*east.Table)
+		if !entering || !ok {
+			return ast.WalkContinue, nil
+		}
+		var t Table
+		for r := table.FirstChild(); r != nil; r = r.NextSibling() {
+			var cells []Cell
+			for c := r.FirstChild(); c != nil; c = c.NextSibling() {
+				cells = append(cells, cellOf(c, content))
+			}
+			line := lineAt(r.Pos())
+			if _, header := r.(*east.TableHeader); header {
+				t.Line, t.Header = line, cells
+				continue
+			}
+			t.Rows = append(t.Rows, Row{Line: line, Cells: cells})
+		}
+		tables = append(tables, t)
+		return ast.WalkSkipChildren, nil
+	})
+	return tables
+}
+
+// cellOf renders a cell's inline content as plain text.
+func cellOf(cell ast.Node, source []byte) Cell {
+	var c Cell
+	var b strings.Builder
+	ast.Walk(cell, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch n := n.(type) {
+		case *ast.CodeSpan:
+			code := inlineText(n, source)
+			c.Code = append(c.Code, code)
+			b.WriteString(code)
+			return ast.WalkSkipChildren, nil
+		case *ast.Text:
+			b.Write(util.UnescapePunctuations(n.Segment.Value(source))) // \| is a pipe
+			if n.SoftLineBreak() || n.HardLineBreak() {
+				b.WriteByte(' ')
+			}
+		case *ast.String:
+			b.Write(n.Value)
+		}
+		return ast.WalkContinue, nil
+	})
+	c.Text = strings.TrimSpace(b.String())
+	return c
+}
+
+// inlineText is the raw text of an inline node's Text and String children.
+func inlineText(n ast.Node, source []byte) string {
+	var b strings.Builder
+	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
+		switch c := c.(type) {
+		case *ast.Text:
+			b.Write(c.Segment.Value(source))
+		case *ast.String:
+			b.Write(c.Value)
+		}
+	}
+	return b.String()
+}
+
+// lineIndex returns a function from a byte offset of content to its 1-based line.
+func lineIndex(content []byte) func(offset int) int {
+	return func(offset int) int {
+		offset = min(max(offset, 0), len(content))
+		return bytes.Count(content[:offset], []byte("\n")) + 1
+	}
+}
