@@ -242,8 +242,9 @@ func TestRealRubrics(t *testing.T) {
 		t.Errorf("case header: %q %q %d", c.Slug, c.Title, c.Total)
 	}
 	wantPoints := map[string]int{
-		"backlog.serves": 10, "backlog.listen-backlog": 10, "backlog.burst-absorbed": 10,
-		"backlog.fast-accept": 15, "backlog.sheds-load": 15, "backlog.accounting": 10,
+		"backlog.serves": 10, "backlog.malformed": 5, "backlog.usage": 5,
+		"backlog.listen-backlog": 10, "backlog.burst-absorbed": 10,
+		"backlog.fast-accept": 10, "backlog.sheds-load": 10, "backlog.accounting": 10,
 		"backlog.silent-client": 10, "backlog.graceful-shutdown": 10,
 	}
 	if len(c.Criteria) != len(wantPoints) {

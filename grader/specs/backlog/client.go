@@ -197,3 +197,21 @@ func count(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// describeReply says what a call got back, for a failure message.
+func describeReply(c *call) string {
+	switch {
+	case c.reply != "":
+		return fmt.Sprintf("%q after %v", c.reply+"\n", c.latency.Round(time.Millisecond))
+	case c.outcome == connectTimeout:
+		return fmt.Sprintf("no connection: the handshake did not complete within %v", c.connect.Round(time.Millisecond))
+	case c.outcome == refused:
+		return "connection refused: nothing was listening"
+	case c.outcome == replyTimeout:
+		return fmt.Sprintf("no reply within %v", c.latency.Round(time.Millisecond))
+	case c.outcome == closed:
+		return fmt.Sprintf("the connection closed without a reply after %v", c.latency.Round(time.Millisecond))
+	default:
+		return fmt.Sprintf("%s after %v", c.outcome, c.latency.Round(time.Millisecond))
+	}
+}

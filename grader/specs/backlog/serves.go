@@ -1,10 +1,12 @@
 package backlog
 
 import (
-	"bufio"
 	"fmt"
-	"io"
+	"math/rand/v2"
 	"net"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -13,72 +15,282 @@ import (
 	"github.com/wirelab/wirelab/grader/suite"
 )
 
+func okLine(id string) string   { return "OK " + id + "\n" }
+func busyLine(id string) string { return "BUSY " + id + "\n" }
+func reqLine(id string) string  { return "REQ " + id + "\n" }
+
+// errLine is the contract's answer to a malformed line: "ERR <short reason>\n".
+var errLine = regexp.MustCompile(`^ERR [^\n]*[^\s][^\n]*\n$`)
+
+// The id grammar: 1 to 64 characters of [A-Za-z0-9-].
+const (
+	idLetters  = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	idDigits   = "0123456789"
+	idAlphabet = idLetters + idDigits + "-"
+	maxIDLen   = 64
+)
+
+func randomString(r *rand.Rand, set string, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = set[r.IntN(len(set))]
+	}
+	return string(b)
+}
+
+// protocolIDs returns n valid ids that reach every edge of the id grammar on
+// every run (one character, 64 characters, upper case only, digits only, a
+// leading hyphen); the rest are random lengths of the whole alphabet.
+func protocolIDs(r *rand.Rand, n int) []string {
+	out := []string{
+		randomString(r, idLetters+idDigits, 1),
+		randomString(r, idAlphabet, maxIDLen),
+		randomString(r, idLetters[26:], 6),
+		randomString(r, idDigits, 5),
+		"-" + randomString(r, idAlphabet, 7),
+	}
+	for len(out) < n {
+		out = append(out, randomString(r, idAlphabet, 2+r.IntN(40)))
+	}
+	return out
+}
+
+// replyProblem says, for a student, how a transcript differs from the exact
+// reply wanted ("" when it is exactly that reply followed by the end of the
+// connection), naming the usual slips: \r\n, extra bytes, no close.
+func replyProblem(t transcript, want string) string {
+	got := string(t.data)
+	switch {
+	case t.is(want):
+		return ""
+	case got == want:
+		return fmt.Sprintf("the reply was right, but the connection stayed open for %v after it: one request per connection, so close it once the reply is written; that close is how the client knows the answer is complete", round(t.ended))
+	case got == strings.TrimSuffix(want, "\n")+"\r\n":
+		return "the reply ends in \\r\\n; the protocol's lines end in \\n alone, so the client reads a \\r that is not part of the id"
+	case strings.HasPrefix(got, want):
+		return fmt.Sprintf("after the reply line the server sent %d more bytes (%q): the reply is exactly one line; anything else (logs, a prompt, a second reply) belongs on stderr", len(got)-len(want), clip(got[len(want):], 60))
+	case got == "":
+		return "no reply came"
+	}
+	return fmt.Sprintf("wanted exactly %q", want)
+}
+
+// converse sends one request line on a fresh connection and reads everything
+// until the server ends the connection, or until wait has passed.
+func converse(addr, line string, wait time.Duration) (transcript, error) {
+	conn, err := net.DialTimeout("tcp", addr, lab.Scaled(2*time.Second))
+	if err != nil {
+		return transcript{}, fmt.Errorf("could not connect: %s", classify(err, connectTimeout))
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := conn.Write([]byte(line)); err != nil {
+		return transcript{}, fmt.Errorf("could not send %q: %v", line, err)
+	}
+	return readToEnd(conn, start, start.Add(wait)), nil
+}
+
 var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
-	It("answers REQ <id> with OK <id> after the work time, one request per connection", Label("backlog.serves"), SpecTimeout(lab.Scaled(60*time.Second)), func(ctx SpecContext) {
+	// Byte for byte: the client's parser knows only "OK <id>\n" and the close
+	// that follows it. Ids reach every edge of the grammar on every run, and one
+	// request line arrives in pieces, as TCP may deliver any line.
+	It("answers REQ <id> with exactly OK <id>\\n after the work time, then closes", Label("backlog.serves"), SpecTimeout(lab.Scaled(60*time.Second)), func(ctx SpecContext) {
 		cfg := config{backlog: 128, workers: 4, queue: 16, work: 15 * time.Millisecond}
 		s := startServer(ctx, "serves", cfg)
-		requests := ids(rng("serves/ids"), 12)
-
-		var calls []*call
+		requests := protocolIDs(rng("serves/ids"), 12)
+		wait := cfg.work + lab.Scaled(3*time.Second)
+		var latencies lab.Latencies
 		for _, id := range requests {
-			c := request(s.addr, id, lab.Scaled(2*time.Second), lab.Scaled(3*time.Second))
-			calls = append(calls, c)
-			if c.outcome != ok {
-				suite.Evidence("clients", "%s", tallyOf(calls))
-				suite.Failf("sent %q, got %s, wanted %q. Each connection carries one request line; the reply echoes its id (see the program contract in the brief).",
-					"REQ "+id+"\n", describeReply(c), "OK "+id+"\n")
+			t, err := converse(s.addr, reqLine(id), wait)
+			if err != nil {
+				suite.Failf("%v (with %d of %d requests answered before)", err, len(latencies), len(requests))
 			}
-			if c.latency < cfg.work-time.Millisecond {
+			if p := replyProblem(t, okLine(id)); p != "" {
+				suite.Evidence("replies", "%d of %d requests answered exactly before this one", len(latencies), len(requests))
+				suite.Failf("sent %q and got %s: %s. Each connection carries one request line; the reply is %q, byte for byte, then the server closes (see the program contract in the brief).",
+					reqLine(id), t, p, okLine(id))
+			}
+			if t.firstByte < cfg.work-time.Millisecond {
 				suite.Failf("sent %q and the reply came after %v, before the work time -work %v had passed: the server must spend -work serving each request before it answers OK.",
-					"REQ "+id+"\n", c.latency.Round(time.Microsecond), cfg.work)
+					reqLine(id), round(t.firstByte), cfg.work)
+			}
+			latencies = append(latencies, t.firstByte)
+		}
+		suite.Evidence("replies", "%d requests, ids of 1 to 64 characters of [A-Za-z0-9-], each answered exactly (OK <id>\\n, then a close); reply latency %s", len(requests), latencies.Summary())
+
+		// TCP is a byte stream: a line may arrive in several reads.
+		id := requests[len(requests)-1] + "-parts"
+		line := reqLine(id)
+		parts := []string{line[:2], line[2:7], line[7:]}
+		conn, err := net.DialTimeout("tcp", s.addr, lab.Scaled(2*time.Second))
+		if err != nil {
+			suite.Failf("could not connect for the request sent in pieces: %s", classify(err, connectTimeout))
+		}
+		defer conn.Close()
+		start := time.Now()
+		for i, p := range parts {
+			if i > 0 {
+				time.Sleep(40 * time.Millisecond) // the client's own pace: one segment each
+			}
+			conn.Write([]byte(p))
+		}
+		t := readToEnd(conn, start, time.Now().Add(wait))
+		suite.Evidence("a request line in pieces", "sent %q, %q and %q 40 ms apart; got %s", parts[0], parts[1], parts[2], t)
+		if p := replyProblem(t, okLine(id)); p != "" {
+			suite.Failf("sent the request line %q in three pieces, 40 ms apart, and got %s: %s. TCP delivers a byte stream, not messages: one read may return part of a line. Read until the newline (bufio.Reader does), within the 1 s deadline.",
+				line, t, p)
+		}
+
+		// The BUSY reply is held to the same bytes, when the server sheds: one
+		// worker busy, one connection waiting, then a third request. (A server
+		// that does not shed yet answers it OK later; that is judged here too,
+		// and shedding itself is the load-shedding check's business.)
+		full := config{backlog: 128, workers: 1, queue: 1, work: 300 * time.Millisecond}
+		s = startServer(ctx, "serves/full", full)
+		fill := ids(rng("serves/full/ids"), 3)
+		for i, id := range fill[:2] {
+			conn, err := net.DialTimeout("tcp", s.addr, lab.Scaled(2*time.Second))
+			if err != nil {
+				suite.Failf("could not connect: %s", classify(err, connectTimeout))
+			}
+			defer conn.Close()
+			conn.Write([]byte(reqLine(id)))
+			lab.Await(ctx, lab.Scaled(time.Second), func() (bool, error) {
+				if i == 0 {
+					return s.requestRead(conn.LocalAddr()), nil
+				}
+				return s.listener().RecvQ == 0, nil
+			})
+		}
+		third := fill[2]
+		t, err = converse(s.addr, reqLine(third), 3*full.work+lab.Scaled(3*time.Second))
+		if err != nil {
+			suite.Failf("%v", err)
+		}
+		suite.Evidence("a request while the server is full", "with %s, one request in work and one waiting: sent %q, got %s", full, reqLine(third), t)
+		for _, want := range []string{busyLine(third), okLine(third)} {
+			if t.says(strings.TrimSuffix(want, "\n")) {
+				if p := replyProblem(t, want); p != "" {
+					suite.Failf("with %s, one request in work and one waiting, sent %q and got %s: %s. Replies are exactly \"OK <id>\\n\" or \"BUSY <id>\\n\", then the close (see the program contract).",
+						full, reqLine(third), t, p)
+				}
 			}
 		}
-		t := tallyOf(calls)
-		suite.Evidence("clients", "%s; reply latency %s", t, t.latencies(ok).Summary())
+	})
 
-		// One request per connection: after the reply the server closes.
-		c := dial(s.addr, lab.Scaled(2*time.Second))
-		if c.conn == nil {
-			suite.Failf("could not connect for the close check: %s", c.outcome)
+	// A malformed first line gets one ERR line and a close: never OK or BUSY,
+	// never silence. Every run sends every kind, including the characters that
+	// \w and unicode.IsLetter let through.
+	It("answers a malformed request line with one ERR line and closes", Label("backlog.malformed"), SpecTimeout(lab.Scaled(60*time.Second)), func(ctx SpecContext) {
+		cfg := config{backlog: 128, workers: 4, queue: 16, work: 15 * time.Millisecond}
+		s := startServer(ctx, "malformed", cfg)
+		r := rng("malformed/ids")
+		id := randomString(r, idLetters, 6)
+		type malformed struct {
+			what, line string
+			halfClose  bool // the client stops sending (FIN) after line
 		}
-		defer c.conn.Close()
-		id := requests[0] + "-close"
-		fmt.Fprintf(c.conn, "REQ %s\n", id)
-		c.conn.SetDeadline(time.Now().Add(lab.Scaled(3 * time.Second)))
-		rd := bufio.NewReader(c.conn)
-		if _, err := rd.ReadString('\n'); err != nil {
-			suite.Failf("sent %q and got no reply line: %v", "REQ "+id+"\n", err)
+		cases := []malformed{
+			{"another verb", "HELLO " + id + "\n", false},
+			{"the verb in lower case", "req " + id + "\n", false},
+			{"an empty id", "REQ \n", false},
+			{"an underscore in the id (\\w allows it, the grammar does not)", "REQ " + id[:3] + "_" + id[3:] + "\n", false},
+			{"a dot in the id", "REQ " + id[:2] + "." + id[2:] + "\n", false},
+			{"a space in the id", "REQ " + id[:3] + " " + id[3:] + "\n", false},
+			{"a non-ASCII letter in the id", "REQ " + id[:2] + "é" + id[2:] + "\n", false},
+			{"an id of 65 characters", "REQ " + randomString(r, idAlphabet, maxIDLen+1) + "\n", false},
+			{"a space after the id (strings.TrimSpace hides it)", "REQ " + id + " \n", false},
+			{"a \\r before the newline (the protocol's lines end in \\n alone)", "REQ " + id + "\r\n", false},
+			{"no newline: the client stopped sending after the id", "REQ " + id, true},
 		}
-		start := time.Now()
-		_, err := rd.ReadByte()
-		switch {
-		case err == io.EOF:
-			suite.Evidence("close", "after the reply the server closed the connection within %v", time.Since(start).Round(time.Millisecond))
-		case isTimeout(err):
-			suite.Failf("after replying to %q the server kept the connection open for %v: the contract is one request per connection, then close, so the client knows the answer is complete.",
-				"REQ "+id+"\n", lab.Scaled(3*time.Second))
-		case err == nil:
-			suite.Failf("after the reply line the server sent more bytes; the reply must be exactly one line")
+		var problems []string
+		for _, c := range cases {
+			conn, err := net.DialTimeout("tcp", s.addr, lab.Scaled(2*time.Second))
+			if err != nil {
+				suite.Failf("could not connect: %s", classify(err, connectTimeout))
+			}
+			start := time.Now()
+			conn.Write([]byte(c.line))
+			if c.halfClose {
+				conn.(*net.TCPConn).CloseWrite()
+			}
+			t := readToEnd(conn, start, start.Add(lab.Scaled(3*time.Second)))
+			conn.Close()
+			suite.Evidence(c.what, "sent %q, got %s", c.line, t)
+			switch got := string(t.data); {
+			case !errLine.MatchString(got):
+				wrong := "ERR <short reason>\\n"
+				if strings.HasPrefix(got, "OK ") || strings.HasPrefix(got, "BUSY ") {
+					wrong += " (an OK or BUSY tells the client its request was valid)"
+				}
+				problems = append(problems, fmt.Sprintf("%s: sent %q, got %s; wanted %s", c.what, c.line, t, wrong))
+			case t.end == endOpen:
+				problems = append(problems, fmt.Sprintf("%s: sent %q, got %q but the connection stayed open; close it after the ERR line", c.what, c.line, got))
+			}
+		}
+		if len(problems) > 0 {
+			suite.Failf("%d of %d malformed request lines were not answered with one ERR line and a close: %s. "+
+				"A request line is exactly \"REQ <id>\\n\" with an id of 1 to 64 characters of [A-Za-z0-9-]; anything else gets \"ERR <short reason>\\n\" and a close, and counts as neither served nor shed (see the program contract).",
+				len(problems), len(cases), strings.Join(problems, "; "))
+		}
+	})
+
+	// The flags' boundaries, both sides: 0 is not a positive number, 1 is; a
+	// negative -work is refused, -work 0 is fine.
+	It("refuses invalid flags with a usage error on stderr and exit status 2", Label("backlog.usage"), SpecTimeout(lab.Scaled(60*time.Second)), func(ctx SpecContext) {
+		port := strconv.Itoa(20000 + rng("usage/port").IntN(12000))
+		valid := map[string]string{"-addr": "127.0.0.1:" + port, "-backlog": "64", "-workers": "2", "-queue": "4", "-work": "10ms"}
+		invalid := [][2]string{{"-backlog", "0"}, {"-workers", "0"}, {"-queue", "0"}, {"-work", "-1ms"}, {"-workers", "four"}}
+		var problems []string
+		for _, bad := range invalid {
+			args := []string{}
+			for _, f := range []string{"-addr", "-backlog", "-workers", "-queue", "-work"} {
+				v := valid[f]
+				if f == bad[0] {
+					v = bad[1]
+				}
+				args = append(args, f, v)
+			}
+			p, err := lab.Start(env().Program("server"), args...)
+			if err != nil {
+				Fail(err.Error())
+			}
+			exited := p.AwaitExit(ctx, lab.Scaled(3*time.Second))
+			p.Stop(lab.Scaled(time.Second))
+			stderr := strings.Join(p.StderrTail(3), " | ")
+			flag := bad[0] + " " + bad[1]
+			suite.Evidence(flag, "%s; stdout %q; stderr %q", p.ExitDescription(), clip(p.Stdout(), 80), clip(stderr, 160))
+			switch {
+			case !exited:
+				problems = append(problems, fmt.Sprintf("with %s the server started anyway (still running after %v)", flag, lab.Scaled(3*time.Second)))
+			case p.ExitCode() != 2:
+				problems = append(problems, fmt.Sprintf("with %s the server %s, not with status 2", flag, p.ExitDescription()))
+			case strings.TrimSpace(stderr) == "":
+				problems = append(problems, fmt.Sprintf("with %s the server exited with status 2 but said nothing on stderr", flag))
+			case p.Stdout() != "":
+				problems = append(problems, fmt.Sprintf("with %s the server wrote %q on stdout, which is only for the stats line", flag, clip(p.Stdout(), 60)))
+			}
+		}
+		if len(problems) > 0 {
+			suite.Failf("%s. -backlog, -workers and -queue must be positive and -work must not be negative; otherwise print a usage error on stderr and exit with status 2, the usual status for a command-line mistake (the flag package does this for a value that does not parse).",
+				strings.Join(problems, "; "))
+		}
+
+		// The smallest valid values work.
+		cfg := config{backlog: 1, workers: 1, queue: 1, work: 0}
+		s := startServer(ctx, "usage/smallest", cfg)
+		id := ids(rng("usage/id"), 1)[0]
+		t, err := converse(s.addr, reqLine(id), lab.Scaled(3*time.Second))
+		if err != nil {
+			suite.Failf("with the smallest valid flags (%s): %v", cfg, err)
+		}
+		suite.Evidence("smallest valid flags", "%s: sent %q, got %s", cfg, reqLine(id), t)
+		if !t.says("OK "+id) && !t.says("BUSY "+id) {
+			suite.Failf("with the smallest valid flags (%s) the server must run normally: sent %q and got %s; wanted OK (or BUSY). 1 is a positive number and -work 0 is not negative.",
+				cfg, reqLine(id), t)
 		}
 	})
 })
-
-func describeReply(c *call) string {
-	switch {
-	case c.reply != "":
-		return fmt.Sprintf("%q after %v", c.reply+"\n", c.latency.Round(time.Millisecond))
-	case c.outcome == connectTimeout:
-		return fmt.Sprintf("no connection: the handshake did not complete within %v", c.connect.Round(time.Millisecond))
-	case c.outcome == refused:
-		return "connection refused: nothing was listening"
-	case c.outcome == replyTimeout:
-		return fmt.Sprintf("no reply within %v", c.latency.Round(time.Millisecond))
-	case c.outcome == closed:
-		return fmt.Sprintf("the connection closed without a reply after %v", c.latency.Round(time.Millisecond))
-	default:
-		return fmt.Sprintf("%s after %v", c.outcome, c.latency.Round(time.Millisecond))
-	}
-}
 
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
