@@ -11,7 +11,7 @@ import (
 // table (criterion, points, status, one line of evidence cut to the width), the total, the
 // completion standard, the seed and the duration, then "What to work on next": for each
 // failed criterion (redacted ones excluded) the first lines of its evidence and its hint, the
-// findings of failed artifacts, and how to read every check's full evidence.
+// findings of failed artifacts, and how to read the full evidence of every missed check.
 // Statuses are words (PASS, FAIL, SKIP, ERR) with or without color.
 func WriteSummary(w io.Writer, r *Report, opt SummaryOptions) error {
 	if r == nil {
@@ -225,7 +225,7 @@ func (s *summary) nextSteps() {
 	}
 	if n > 0 {
 		s.println("")
-		s.text(`Every check's full evidence: make grade ARGS="--out reports", then read reports/report.md.`, tableIndent, tableIndent)
+		s.text(`The full evidence of every missed check: make grade ARGS="--out reports", then read reports/report.md.`, tableIndent, tableIndent)
 	}
 	if n == 0 {
 		msg := "Nothing: every criterion that could be graded passed. Well done."

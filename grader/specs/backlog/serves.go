@@ -148,20 +148,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 		full := config{backlog: 128, workers: 1, queue: 1, work: 300 * time.Millisecond}
 		s = startServer(ctx, "serves/full", full)
 		fill := ids(rng("serves/full/ids"), 3)
-		for i, id := range fill[:2] {
-			conn, err := net.DialTimeout("tcp", s.addr, lab.Scaled(2*time.Second))
-			if err != nil {
-				suite.Failf("could not connect: %s", classify(err, connectTimeout))
-			}
-			defer conn.Close()
-			conn.Write([]byte(reqLine(id)))
-			lab.Await(ctx, lab.Scaled(time.Second), func() (bool, error) {
-				if i == 0 {
-					return s.requestRead(conn.LocalAddr()), nil
-				}
-				return s.listener().RecvQ == 0, nil
-			})
-		}
+		fillOneWorkerOneWaiting(ctx, s, fill[:2])
 		third := fill[2]
 		t, err = converse(s.addr, reqLine(third), 3*full.work+lab.Scaled(3*time.Second))
 		if err != nil {
@@ -217,16 +204,26 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 			t := readToEnd(conn, start, start.Add(lab.Scaled(3*time.Second)))
 			conn.Close()
 			suite.Evidence(c.what, "sent %q, got %s", c.line, t)
-			switch got := string(t.data); {
-			case !errLine.MatchString(got):
-				wrong := "ERR <short reason>\\n"
-				if strings.HasPrefix(got, "OK ") || strings.HasPrefix(got, "BUSY ") {
-					wrong += " (an OK or BUSY tells the client its request was valid)"
-				}
-				problems = append(problems, fmt.Sprintf("%s: sent %q, got %s; wanted %s", c.what, c.line, t, wrong))
-			case t.end == endOpen:
-				problems = append(problems, fmt.Sprintf("%s: sent %q, got %q but the connection stayed open; close it after the ERR line", c.what, c.line, got))
+			if p := malformedProblem(t); p != "" {
+				problems = append(problems, fmt.Sprintf("%s: sent %q, got %s; %s", c.what, c.line, t, p))
 			}
+		}
+		// The path that answers BUSY reads the request line too, so a malformed
+		// line that meets a full server gets ERR as well (a loose parse there
+		// answers "BUSY" with whatever followed the verb). A server that does
+		// not shed yet answers it later, from a worker: judged the same.
+		full := config{backlog: 128, workers: 1, queue: 1, work: 300 * time.Millisecond}
+		fullServer := startServer(ctx, "malformed/full", full)
+		fillOneWorkerOneWaiting(ctx, fullServer, ids(rng("malformed/full/ids"), 2))
+		busyCase := malformed{"a malformed line that meets a full server (" + full.String() + ", one request in work and one waiting)", "REQ " + id[:3] + "_" + id[3:] + "\n", false}
+		cases = append(cases, busyCase)
+		t, err := converse(fullServer.addr, busyCase.line, 3*full.work+lab.Scaled(3*time.Second))
+		if err != nil {
+			suite.Failf("%v", err)
+		}
+		suite.Evidence(busyCase.what, "sent %q, got %s", busyCase.line, t)
+		if p := malformedProblem(t); p != "" {
+			problems = append(problems, fmt.Sprintf("%s: sent %q, got %s; %s. The path that answers BUSY reads the request line too: check it there the same way", busyCase.what, busyCase.line, t, p))
 		}
 		if len(problems) > 0 {
 			suite.Failf("%d of %d malformed request lines were not answered with one ERR line and a close: %s. "+
@@ -295,4 +292,40 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
+}
+
+// malformedProblem says what is wrong with the answer to a malformed line, or
+// "" if it is one ERR line followed by the close.
+func malformedProblem(t transcript) string {
+	switch got := string(t.data); {
+	case !errLine.MatchString(got):
+		wrong := "wanted ERR <short reason>\\n"
+		if strings.HasPrefix(got, "OK ") || strings.HasPrefix(got, "BUSY ") {
+			wrong += " (an OK or BUSY tells the client its request was valid)"
+		}
+		return wrong
+	case t.end == endOpen:
+		return "the connection stayed open; close it after the ERR line"
+	}
+	return ""
+}
+
+// fillOneWorkerOneWaiting fills a server started with -workers 1 -queue 1:
+// the first request is sent and read by the worker, then the second one is
+// sent and accepted (it waits). The connections stay open until the spec ends.
+func fillOneWorkerOneWaiting(ctx SpecContext, s *server, requests []string) {
+	for i, id := range requests {
+		conn, err := net.DialTimeout("tcp", s.addr, lab.Scaled(2*time.Second))
+		if err != nil {
+			suite.Failf("could not connect: %s", classify(err, connectTimeout))
+		}
+		DeferCleanup(func() { conn.Close() })
+		conn.Write([]byte(reqLine(id)))
+		lab.Await(ctx, lab.Scaled(time.Second), func() (bool, error) {
+			if i == 0 {
+				return s.requestRead(conn.LocalAddr()), nil
+			}
+			return s.listener().RecvQ == 0, nil
+		})
+	}
 }
