@@ -27,8 +27,9 @@ const Ungraded = "not graded"
 // fixtures/<slug>/README.md with the columns Clause, Criterion, Check and
 // Mutants) against the rubric and the mutants: every row names criteria of the
 // rubric and mutants that exist and declare one of them, or says "not graded"
-// with the reason; every criterion and every mutant appears in some row. Each
-// problem names the file and line.
+// with the reason; every criterion and every mutant appears in some row. It
+// also asks for at least MinVariants harmless variants. Each problem names the
+// file and line.
 func Coverage(root, slug string) []string {
 	path := filepath.Join(root, "fixtures", slug, CoverageFile)
 	rel := filepath.ToSlash(filepath.Join("fixtures", slug, CoverageFile))
@@ -44,8 +45,22 @@ func Coverage(root, slug string) []string {
 	if err != nil {
 		return []string{err.Error()}
 	}
-	return checkCoverage(rel, data, slug, criteria, mutants)
+	problems := checkCoverage(rel, data, slug, criteria, mutants)
+	variants, err := mutant.LoadAll(filepath.Join(root, "fixtures", slug, "variants"))
+	if err != nil && !os.IsNotExist(err) {
+		return append(problems, err.Error())
+	}
+	if len(variants) < MinVariants {
+		problems = append(problems, fmt.Sprintf("fixtures/%s/variants: %d harmless variants; every case ships at least %d other correct solutions (variant.yaml) that must keep full marks",
+			slug, len(variants), MinVariants))
+	}
+	return problems
 }
+
+// MinVariants is how many harmless variants (other correct solutions) every
+// case ships at the least: a grader that punishes correct code written
+// differently is as wrong as one that lets a mistake through.
+const MinVariants = 3
 
 // checkCoverage checks the coverage table in data (the file rel) against the
 // case's criteria and mutants.
