@@ -122,19 +122,8 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 		id := requests[len(requests)-1] + "-parts"
 		line := reqLine(id)
 		parts := []string{line[:2], line[2:7], line[7:]}
-		conn, err := net.DialTimeout("tcp", s.addr, lab.Scaled(2*time.Second))
-		if err != nil {
-			suite.Failf("could not connect for the request sent in pieces: %s", classify(err, connectTimeout))
-		}
-		defer conn.Close()
-		start := time.Now()
-		for i, p := range parts {
-			if i > 0 {
-				time.Sleep(40 * time.Millisecond) // the client's own pace: one segment each
-			}
-			conn.Write([]byte(p))
-		}
-		t := readToEnd(conn, start, time.Now().Add(wait))
+		pace := 40 * time.Millisecond // the client's own pace: one segment each
+		t := paced(s.addr, line, []time.Duration{0, pace, pace}, []int{2, 7}, 2*pace+wait)
 		suite.Evidence("a request line in pieces", "sent %q, %q and %q 40 ms apart; got %s", parts[0], parts[1], parts[2], t)
 		if p := replyProblem(t, okLine(id)); p != "" {
 			suite.Failf("sent the request line %q in three pieces, 40 ms apart, and got %s: %s. TCP delivers a byte stream, not messages: one read may return part of a line. Read until the newline (bufio.Reader does), within the 1 s deadline.",
@@ -150,7 +139,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 		fill := ids(rng("serves/full/ids"), 3)
 		fillOneWorkerOneWaiting(ctx, s, fill[:2])
 		third := fill[2]
-		t, err = converse(s.addr, reqLine(third), 3*full.work+lab.Scaled(3*time.Second))
+		t, err := converse(s.addr, reqLine(third), 3*full.work+lab.Scaled(3*time.Second))
 		if err != nil {
 			suite.Failf("%v", err)
 		}

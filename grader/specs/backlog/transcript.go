@@ -7,6 +7,9 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/wirelab/wirelab/grader/lab"
+	"github.com/wirelab/wirelab/grader/suite"
 )
 
 // ending is how a connection ended, seen from the client.
@@ -101,4 +104,32 @@ func round(d time.Duration) time.Duration {
 		return d.Round(100 * time.Microsecond)
 	}
 	return d.Round(time.Millisecond)
+}
+
+// paced sends line over a fresh connection in pieces: it is cut at cuts, and
+// piece i is sent gaps[i] after piece i-1 (the client's own pace). It reads
+// what the server sends, from the connect on, until the server ends the
+// connection or wait has passed; bytes the server no longer takes are dropped.
+func paced(addr, line string, gaps []time.Duration, cuts []int, wait time.Duration) transcript {
+	conn, err := net.DialTimeout("tcp", addr, lab.Scaled(2*time.Second))
+	if err != nil {
+		suite.Failf("could not connect: %s", classify(err, connectTimeout))
+	}
+	defer conn.Close()
+	start := time.Now()
+	done := make(chan transcript)
+	go func() { done <- readToEnd(conn, start, start.Add(wait)) }()
+	pieces, from := []string{}, 0
+	for _, c := range append(cuts, len(line)) {
+		pieces, from = append(pieces, line[from:c]), c
+	}
+	for i, p := range pieces {
+		select {
+		case t := <-done: // the server ended the connection (or wait passed)
+			return t
+		case <-time.After(gaps[i]):
+		}
+		conn.Write([]byte(p))
+	}
+	return <-done
 }
