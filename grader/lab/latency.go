@@ -38,10 +38,12 @@ func (l Latencies) Summary() string {
 		return "n=0"
 	}
 	return fmt.Sprintf("n=%d p50=%v p90=%v p99=%v max=%v", len(l),
-		round(l.Percentile(50)), round(l.Percentile(90)), round(l.Percentile(99)), round(l.Max()))
+		Round(l.Percentile(50)), Round(l.Percentile(90)), Round(l.Percentile(99)), Round(l.Max()))
 }
 
-func round(d time.Duration) time.Duration {
+// Round rounds a duration for evidence: three significant figures or so, so
+// that a report reads 1.004s or 212µs rather than 1.004231877s.
+func Round(d time.Duration) time.Duration {
 	switch {
 	case d >= 10*time.Second:
 		return d.Round(100 * time.Millisecond)

@@ -183,7 +183,7 @@ func silentThenServe(ctx SpecContext, stream string, cfg config, silentCount int
 		case t.end == endOpen:
 			open = append(open, fmt.Sprintf("%d", i+1))
 		case !afterPickUp(connected[i], connected[i].Add(t.ended), frees):
-			late = append(late, fmt.Sprintf("silent client %d was closed %v after it connected", i+1, round(t.ended)))
+			late = append(late, fmt.Sprintf("silent client %d was closed %v after it connected", i+1, lab.Round(t.ended)))
 		default:
 			closedAfter = append(closedAfter, t.ended)
 		}

@@ -305,7 +305,7 @@ func inParallel(addr string, requests []string, timeout time.Duration) (calls []
 // gone says when the LISTEN socket went away, or that it had not yet.
 func gone(ok bool, after time.Duration) string {
 	if ok {
-		return fmt.Sprintf("was gone %v after the signal", round(after))
+		return fmt.Sprintf("was gone %v after the signal", lab.Round(after))
 	}
-	return fmt.Sprintf("was still open %v after the signal", round(after))
+	return fmt.Sprintf("was still open %v after the signal", lab.Round(after))
 }

@@ -64,7 +64,7 @@ func replyProblem(t transcript, want string) string {
 	case t.is(want):
 		return ""
 	case got == want:
-		return fmt.Sprintf("the reply was right, but the connection stayed open for %v after it: one request per connection, so close it once the reply is written; that close is how the client knows the answer is complete", round(t.ended))
+		return fmt.Sprintf("the reply was right, but the connection stayed open for %v after it: one request per connection, so close it once the reply is written; that close is how the client knows the answer is complete", lab.Round(t.ended))
 	case got == strings.TrimSuffix(want, "\n")+"\r\n":
 		return "the reply ends in \\r\\n; the protocol's lines end in \\n alone, so the client reads a \\r that is not part of the id"
 	case strings.HasPrefix(got, want):
@@ -112,7 +112,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 			}
 			if t.firstByte < cfg.work-time.Millisecond {
 				suite.Failf("sent %q and the reply came after %v, before the work time -work %v had passed: the server must spend -work serving each request before it answers OK.",
-					reqLine(id), round(t.firstByte), cfg.work)
+					reqLine(id), lab.Round(t.firstByte), cfg.work)
 			}
 			latencies = append(latencies, t.firstByte)
 		}

@@ -91,19 +91,12 @@ func (t transcript) String() string {
 	}
 	switch t.end {
 	case endClosed:
-		return fmt.Sprintf("%s, then the server closed the connection (after %v)", what, round(t.ended))
+		return fmt.Sprintf("%s, then the server closed the connection (after %v)", what, lab.Round(t.ended))
 	case endReset:
-		return fmt.Sprintf("%s, then the connection was reset (after %v)", what, round(t.ended))
+		return fmt.Sprintf("%s, then the connection was reset (after %v)", what, lab.Round(t.ended))
 	default:
-		return fmt.Sprintf("%s, and the connection was still open after %v", what, round(t.ended))
+		return fmt.Sprintf("%s, and the connection was still open after %v", what, lab.Round(t.ended))
 	}
-}
-
-func round(d time.Duration) time.Duration {
-	if d < 10*time.Millisecond {
-		return d.Round(100 * time.Microsecond)
-	}
-	return d.Round(time.Millisecond)
 }
 
 // paced sends line over a fresh connection in pieces: it is cut at cuts, and

@@ -135,7 +135,7 @@ var _ = Describe("01-backlog: the waiting room", Label(CaseLabel), func() {
 			}
 		}
 		suite.Evidence("arrivals", "%d clients one after another in %v, each taken off the accept queue before the next connected%s",
-			n, round(arrived), notSettledNote(notSettled))
+			n, lab.Round(arrived), notSettledNote(notSettled))
 		suite.Evidence("replies", "OK %d (wanted %d = -workers + -queue), of which %d in the first round (wanted %d = -workers); BUSY %d (wanted %d), latency %s",
 			okN, workers+queue, firstWave, workers, busyN, extra, busyLatency.Summary())
 
@@ -149,7 +149,7 @@ var _ = Describe("01-backlog: the waiting room", Label(CaseLabel), func() {
 		}
 		if bound := min(lab.Scaled(250*time.Millisecond), work*2/3); busyLatency.Max() > bound {
 			suite.Failf("BUSY came %v after the request (slowest), above %v: shedding must answer at once, without doing the work or waiting for a worker (Task 3).",
-				round(busyLatency.Max()), bound)
+				lab.Round(busyLatency.Max()), bound)
 		}
 	})
 })
