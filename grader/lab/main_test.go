@@ -25,6 +25,9 @@ import (
 var noNetns string
 
 func TestMain(m *testing.M) {
+	if len(os.Args) >= 3 && os.Args[1] == HelperCommand {
+		os.Exit(RunHelper(os.Args[2:]))
+	}
 	code := sandbox.RunTests(m, map[string]string{"net.core.somaxconn": "4096"}, func(reason string) { noNetns = reason })
 	cleanupProgs()
 	os.Exit(code)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wirelab/wirelab/grader/artifact"
 	"github.com/wirelab/wirelab/grader/mutant"
+	"github.com/wirelab/wirelab/grader/report"
 	"github.com/wirelab/wirelab/grader/rubric"
 	"github.com/wirelab/wirelab/rubrics"
 )
@@ -95,15 +96,15 @@ func checkCoverage(rel string, data []byte, slug string, criteria []string, muta
 		}
 		if strings.EqualFold(strings.TrimSpace(crit.Text), Ungraded) {
 			if len(check.Text) < 20 {
-				at(row.Line, "the clause %q is not graded: its Check cell must give the reason", clip(clause.Text, 60))
+				at(row.Line, "the clause %q is not graded: its Check cell must give the reason", report.Clip(clause.Text, 60))
 			}
 			if len(muts.Code) > 0 {
-				at(row.Line, "the clause %q is not graded, yet names mutants %q", clip(clause.Text, 60), muts.Code)
+				at(row.Line, "the clause %q is not graded, yet names mutants %q", report.Clip(clause.Text, 60), muts.Code)
 			}
 			continue
 		}
 		if len(crit.Code) == 0 {
-			at(row.Line, "the clause %q names no criterion (write `case.criterion`, or %q with the reason)", clip(clause.Text, 60), Ungraded)
+			at(row.Line, "the clause %q names no criterion (write `case.criterion`, or %q with the reason)", report.Clip(clause.Text, 60), Ungraded)
 		}
 		for _, id := range crit.Code {
 			if !slices.Contains(criteria, id) {
@@ -112,10 +113,10 @@ func checkCoverage(rel string, data []byte, slug string, criteria []string, muta
 			seenCriteria[id] = true
 		}
 		if check.Text == "" {
-			at(row.Line, "the clause %q does not say what checks it", clip(clause.Text, 60))
+			at(row.Line, "the clause %q does not say what checks it", report.Clip(clause.Text, 60))
 		}
 		if len(muts.Code) == 0 {
-			at(row.Line, "the clause %q has no mutant that proves its check fails when the clause is broken", clip(clause.Text, 60))
+			at(row.Line, "the clause %q has no mutant that proves its check fails when the clause is broken", report.Clip(clause.Text, 60))
 		}
 		for _, name := range muts.Code {
 			declared, ok := fails[name]
@@ -198,11 +199,4 @@ func BriefTable(root, slug string) []string {
 		return problems
 	}
 	return []string{fmt.Sprintf("%s: no grading table (columns Criterion and Points)", rel)}
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/wirelab/wirelab/grader/engine"
+	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/report"
 )
 
@@ -31,6 +32,9 @@ func init() { runtime.LockOSThread() }
 func main() {
 	if len(os.Args) == 3 && os.Args[1] == engine.ChildCommand {
 		os.Exit(engine.RunChild(os.Args[2]))
+	}
+	if len(os.Args) >= 3 && os.Args[1] == lab.HelperCommand {
+		os.Exit(lab.RunHelper(os.Args[2:]))
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

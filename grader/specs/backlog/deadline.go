@@ -58,7 +58,7 @@ var _ = Describe("01-backlog: the read deadline", Label(CaseLabel), func() {
 		// protocol checks' business.)
 		cfg := config{backlog: 128, workers: 2, queue: 2, work: 10 * time.Millisecond}
 		s := startServer(ctx, "silent-client/slow", cfg)
-		requests := ids(rng("silent-client/slow/ids"), 2)
+		requests := ids(suite.Rand("silent-client/slow/ids"), 2)
 		slow := paced(s.addr, reqLine(requests[0]), []time.Duration{600 * time.Millisecond}, nil, lab.Scaled(3*time.Second))
 		suite.Evidence("slow but on time", "sent %q 600 ms after connecting; got %s", reqLine(requests[0]), slow)
 		if !slow.says("OK " + requests[0]) {
@@ -92,7 +92,7 @@ func waitBehindWork(ctx SpecContext) {
 	cfg := config{backlog: 128, workers: 1, queue: 1, work: 1500 * time.Millisecond}
 	s := startServer(ctx, "silent-client/behind", cfg)
 	defer s.Stop(lab.Scaled(4 * time.Second))
-	requests := ids(rng("silent-client/behind/ids"), 2)
+	requests := ids(suite.Rand("silent-client/behind/ids"), 2)
 	first, err := net.DialTimeout("tcp", s.addr, lab.Scaled(2*time.Second))
 	if err != nil {
 		suite.Failf("a client could not connect (%s) before any load", classify(err, connectTimeout))
@@ -148,7 +148,7 @@ func silentThenServe(ctx SpecContext, stream string, cfg config, silentCount int
 		}()
 	}
 	// The accept queue is first in, first out: the requests below queue up behind the silent clients.
-	requests := ids(rng(stream+"/ids"), 4)
+	requests := ids(suite.Rand(stream+"/ids"), 4)
 	var calls []*call
 	for _, id := range requests {
 		c := request(s.addr, id, lab.Scaled(2*time.Second), bound)

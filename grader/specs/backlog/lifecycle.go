@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/wirelab/wirelab/grader/lab"
+	"github.com/wirelab/wirelab/grader/report"
 	"github.com/wirelab/wirelab/grader/suite"
 )
 
@@ -56,7 +57,7 @@ var _ = Describe("01-backlog: the server's life cycle", Label(CaseLabel), func()
 	It("reports accepted, served and shed counts that match what clients observed", Label("backlog.accounting"), SpecTimeout(lab.Scaled(60*time.Second)), func(ctx SpecContext) {
 		cfg := config{backlog: 128, workers: 2, queue: 4, work: 30 * time.Millisecond}
 		s := startServer(ctx, "accounting", cfg)
-		requests := ids(rng("accounting/ids"), 40)
+		requests := ids(suite.Rand("accounting/ids"), 40)
 		// A burst larger than workers+queue (some must be shed), then a trickle
 		// that is all served.
 		calls := make([]*call, len(requests))
@@ -144,7 +145,7 @@ var _ = Describe("01-backlog: the server's life cycle", Label(CaseLabel), func()
 		suite.Evidence("stats line", "%s", st)
 		if lines := strings.Split(strings.TrimRight(s.Stdout(), "\n"), "\n"); len(lines) > 1 {
 			suite.Failf("stdout held %d lines; the contract reserves it for exactly one, the stats line, so that a program reading it gets nothing else. The first of the others: %q. Logs go to stderr (the log package writes there by default; fmt.Println writes to stdout).",
-				len(lines), clip(lines[0], 120))
+				len(lines), report.Clip(lines[0], 120))
 		}
 		want := fmt.Sprintf(`{"accepted":%d,"served":%d,"shed":%d}`, connected, oks, busies)
 		if st.String() != want {
@@ -158,7 +159,7 @@ var _ = Describe("01-backlog: the server's life cycle", Label(CaseLabel), func()
 		cfg = config{backlog: 128, workers: 2, queue: 2, work: 300 * time.Millisecond}
 		s = startServer(ctx, "accounting/shutdown", cfg)
 		n := cfg.workers + cfg.queue
-		requests = ids(rng("accounting/shutdown/ids"), n)
+		requests = ids(suite.Rand("accounting/shutdown/ids"), n)
 		calls, done := inParallel(s.addr, requests, lab.Scaled(3*time.Second))
 		lab.Await(ctx, lab.Scaled(2*time.Second), func() (bool, error) {
 			_, read := inFlight(s.port)
@@ -219,7 +220,7 @@ func shutdownUnderLoad(ctx SpecContext, sig syscall.Signal) bool {
 	s := startServer(ctx, "graceful-shutdown/"+name, cfg)
 	defer s.Stop(lab.Scaled(2 * time.Second))
 	n := cfg.workers + cfg.queue
-	requests := ids(rng("graceful-shutdown/"+name+"/ids"), n)
+	requests := ids(suite.Rand("graceful-shutdown/"+name+"/ids"), n)
 	calls, done := inParallel(s.addr, requests, lab.Scaled(4*time.Second))
 	// Observed: every connection accepted, and -workers requests read.
 	err := lab.Await(ctx, lab.Scaled(2*time.Second), func() (bool, error) {

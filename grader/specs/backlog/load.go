@@ -31,7 +31,7 @@ type load struct {
 // drive sends n requests at rate per second, each on its own connection,
 // watching the accept queue's depth while they run.
 func drive(ctx SpecContext, s *server, stream string, n int, rate float64) load {
-	requests := ids(rng(stream), n)
+	requests := ids(suite.Rand(stream), n)
 	calls := make([]*call, n)
 	before := mustCounters()
 	var l load

@@ -19,7 +19,7 @@ var _ = Describe("01-backlog: the kernel's accept queue", Label(CaseLabel), func
 	// 4096 (unix.SOMAXCONN, today's default somaxconn). This namespace's
 	// somaxconn is above all three, so the kernel caps none of them.
 	It("listens with the backlog it was given", Label("backlog.listen-backlog"), SpecTimeout(lab.Scaled(60*time.Second)), func(ctx SpecContext) {
-		r := rng("listen-backlog")
+		r := suite.Rand("listen-backlog")
 		wanted := []int{16 + r.IntN(112), 129 + r.IntN(4096-129), 4097 + r.IntN(somaxconn()-4097)}
 		var failures []string
 		somaxconnSeen := false
@@ -47,7 +47,7 @@ var _ = Describe("01-backlog: the kernel's accept queue", Label(CaseLabel), func
 	// and read the accept queue from the kernel: the burst is then as
 	// instantaneous as it can be, and the result does not depend on timing.
 	It("absorbs an instantaneous burst when -backlog is at least the burst size", Label("backlog.burst-absorbed"), SpecTimeout(lab.Scaled(90*time.Second)), func(ctx SpecContext) {
-		r := rng("burst")
+		r := suite.Rand("burst")
 		burst := 300 + r.IntN(301)
 		// Margins (measured): the reference answers the whole burst within
 		// 0.3 s of the resume; serving inline needs burst × work ≥ 9 s. The
@@ -55,7 +55,7 @@ var _ = Describe("01-backlog: the kernel's accept queue", Label(CaseLabel), func
 		// handshakes the kernel dropped, which ListenOverflows counts anyway.
 		cfg := config{backlog: burst + 64 + r.IntN(64), workers: 8, queue: 64, work: 30 * time.Millisecond}
 		s := startServer(ctx, "burst", cfg)
-		requests := ids(rng("burst/ids"), burst)
+		requests := ids(suite.Rand("burst/ids"), burst)
 
 		s.pause(ctx)
 		before := mustCounters()

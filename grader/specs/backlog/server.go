@@ -19,6 +19,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/wirelab/wirelab/grader/lab"
+	"github.com/wirelab/wirelab/grader/report"
 	"github.com/wirelab/wirelab/grader/suite"
 )
 
@@ -56,18 +57,6 @@ type server struct {
 	cfg  config
 }
 
-// env is what the grader handed this sandbox child (programs, seed).
-func env() *lab.Env {
-	e, err := lab.CurrentEnv()
-	if err != nil {
-		Fail(err.Error())
-	}
-	return e
-}
-
-// rng is the spec's own stream of hidden parameters.
-func rng(stream string) *rand.Rand { return env().Rand(stream) }
-
 // readiness remembers a server that never listened: once it has run out the
 // full readiness timeout, later specs give it a short one, so a submission that
 // listens on the wrong address still gets its whole report quickly.
@@ -93,10 +82,10 @@ func (r *readinessTimeout) missed(err error) {
 // until its LISTEN socket is in the kernel's table. On a failing spec its last
 // log lines become evidence; it is always stopped when the spec ends.
 func startServer(ctx SpecContext, stream string, cfg config) *server {
-	port := uint16(20000 + rng(stream+"/port").IntN(12000))
+	port := uint16(20000 + suite.Rand(stream+"/port").IntN(12000))
 	s := &server{addr: "127.0.0.1:" + strconv.Itoa(int(port)), port: port, cfg: cfg}
 	var err error
-	s.Process, err = lab.Start(env().Program("server"), "-addr", s.addr,
+	s.Process, err = lab.Start(suite.Env().Program("server"), "-addr", s.addr,
 		"-backlog", strconv.Itoa(cfg.backlog), "-workers", strconv.Itoa(cfg.workers),
 		"-queue", strconv.Itoa(cfg.queue), "-work", cfg.work.String())
 	if err != nil {
@@ -194,19 +183,12 @@ func (s *server) statsLine() (stats, error) {
 	dec := json.NewDecoder(strings.NewReader(last))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&st); err != nil {
-		return stats{}, fmt.Errorf("the last line on stdout is %q, which is not the stats JSON object {\"accepted\":N,\"served\":N,\"shed\":N}: %v", clip(last, 120), err)
+		return stats{}, fmt.Errorf("the last line on stdout is %q, which is not the stats JSON object {\"accepted\":N,\"served\":N,\"shed\":N}: %v", report.Clip(last, 120), err)
 	}
 	if st.Accepted == nil || st.Served == nil || st.Shed == nil {
-		return stats{}, fmt.Errorf("the stats line %q lacks a field: it needs accepted, served and shed", clip(last, 120))
+		return stats{}, fmt.Errorf("the stats line %q lacks a field: it needs accepted, served and shed", report.Clip(last, 120))
 	}
 	return st, nil
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // ids makes n distinct seeded request ids, e.g. "k3f9-17".

@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/wirelab/wirelab/grader/lab"
+	"github.com/wirelab/wirelab/grader/report"
 	"github.com/wirelab/wirelab/grader/suite"
 )
 
@@ -68,7 +69,7 @@ func replyProblem(t transcript, want string) string {
 	case got == strings.TrimSuffix(want, "\n")+"\r\n":
 		return "the reply ends in \\r\\n; the protocol's lines end in \\n alone, so the client reads a \\r that is not part of the id"
 	case strings.HasPrefix(got, want):
-		return fmt.Sprintf("after the reply line the server sent %d more bytes (%q): the reply is exactly one line; anything else (logs, a prompt, a second reply) belongs on stderr", len(got)-len(want), clip(got[len(want):], 60))
+		return fmt.Sprintf("after the reply line the server sent %d more bytes (%q): the reply is exactly one line; anything else (logs, a prompt, a second reply) belongs on stderr", len(got)-len(want), report.Clip(got[len(want):], 60))
 	case got == "":
 		return "no reply came"
 	}
@@ -97,7 +98,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 	It("answers REQ <id> with exactly OK <id>\\n after the work time, then closes", Label("backlog.serves"), SpecTimeout(lab.Scaled(60*time.Second)), func(ctx SpecContext) {
 		cfg := config{backlog: 128, workers: 4, queue: 16, work: 15 * time.Millisecond}
 		s := startServer(ctx, "serves", cfg)
-		requests := protocolIDs(rng("serves/ids"), 12)
+		requests := protocolIDs(suite.Rand("serves/ids"), 12)
 		wait := cfg.work + lab.Scaled(3*time.Second)
 		var latencies lab.Latencies
 		for _, id := range requests {
@@ -136,7 +137,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 		// and shedding itself is the load-shedding check's business.)
 		full := config{backlog: 128, workers: 1, queue: 1, work: 300 * time.Millisecond}
 		s = startServer(ctx, "serves/full", full)
-		fill := ids(rng("serves/full/ids"), 3)
+		fill := ids(suite.Rand("serves/full/ids"), 3)
 		fillOneWorkerOneWaiting(ctx, s, fill[:2])
 		third := fill[2]
 		t, err := converse(s.addr, reqLine(third), 3*full.work+lab.Scaled(3*time.Second))
@@ -160,7 +161,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 	It("answers a malformed request line with one ERR line and closes", Label("backlog.malformed"), SpecTimeout(lab.Scaled(60*time.Second)), func(ctx SpecContext) {
 		cfg := config{backlog: 128, workers: 4, queue: 16, work: 15 * time.Millisecond}
 		s := startServer(ctx, "malformed", cfg)
-		r := rng("malformed/ids")
+		r := suite.Rand("malformed/ids")
 		id := randomString(r, idLetters, 6)
 		type malformed struct {
 			what, line string
@@ -205,7 +206,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 		// or forgets to close, fails the checks of shedding and of the close.
 		full := config{backlog: 128, workers: 1, queue: 1, work: 300 * time.Millisecond}
 		fullServer := startServer(ctx, "malformed/full", full)
-		fillOneWorkerOneWaiting(ctx, fullServer, ids(rng("malformed/full/ids"), 2))
+		fillOneWorkerOneWaiting(ctx, fullServer, ids(suite.Rand("malformed/full/ids"), 2))
 		busyCase := malformed{"a malformed line that meets a full server (" + full.String() + ", one request in work and one waiting)", "REQ " + id[:3] + "_" + id[3:] + "\n", false}
 		cases = append(cases, busyCase)
 		t, err := converse(fullServer.addr, busyCase.line, 3*full.work+lab.Scaled(3*time.Second))
@@ -226,7 +227,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 	// The flags' boundaries, both sides: 0 is not a positive number, 1 is; a
 	// negative -work is refused, -work 0 is fine.
 	It("refuses invalid flags with a usage error on stderr and exit status 2", Label("backlog.usage"), SpecTimeout(lab.Scaled(60*time.Second)), func(ctx SpecContext) {
-		port := strconv.Itoa(20000 + rng("usage/port").IntN(12000))
+		port := strconv.Itoa(20000 + suite.Rand("usage/port").IntN(12000))
 		valid := map[string]string{"-addr": "127.0.0.1:" + port, "-backlog": "64", "-workers": "2", "-queue": "4", "-work": "10ms"}
 		invalid := [][2]string{{"-backlog", "0"}, {"-workers", "0"}, {"-queue", "0"}, {"-work", "-1ms"}, {"-workers", "four"}}
 		var problems []string
@@ -239,7 +240,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 				}
 				args = append(args, f, v)
 			}
-			p, err := lab.Start(env().Program("server"), args...)
+			p, err := lab.Start(suite.Env().Program("server"), args...)
 			if err != nil {
 				Fail(err.Error())
 			}
@@ -247,7 +248,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 			p.Stop(lab.Scaled(time.Second))
 			stderr := strings.Join(p.StderrTail(3), " | ")
 			flag := bad[0] + " " + bad[1]
-			suite.Evidence(flag, "%s; stdout %q; stderr %q", p.ExitDescription(), clip(p.Stdout(), 80), clip(stderr, 160))
+			suite.Evidence(flag, "%s; stdout %q; stderr %q", p.ExitDescription(), report.Clip(p.Stdout(), 80), report.Clip(stderr, 160))
 			switch {
 			case !exited:
 				problems = append(problems, fmt.Sprintf("with %s the server started anyway (still running after %v)", flag, lab.Scaled(3*time.Second)))
@@ -256,7 +257,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 			case strings.TrimSpace(stderr) == "":
 				problems = append(problems, fmt.Sprintf("with %s the server exited with status 2 but said nothing on stderr", flag))
 			case p.Stdout() != "":
-				problems = append(problems, fmt.Sprintf("with %s the server wrote %q on stdout, which is only for the stats line", flag, clip(p.Stdout(), 60)))
+				problems = append(problems, fmt.Sprintf("with %s the server wrote %q on stdout, which is only for the stats line", flag, report.Clip(p.Stdout(), 60)))
 			}
 		}
 		if len(problems) > 0 {
@@ -267,7 +268,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 		// The smallest valid values work.
 		cfg := config{backlog: 1, workers: 1, queue: 1, work: 0}
 		s := startServer(ctx, "usage/smallest", cfg)
-		id := ids(rng("usage/id"), 1)[0]
+		id := ids(suite.Rand("usage/id"), 1)[0]
 		t, err := converse(s.addr, reqLine(id), lab.Scaled(3*time.Second))
 		if err != nil {
 			suite.Failf("with the smallest valid flags (%s): %v", cfg, err)

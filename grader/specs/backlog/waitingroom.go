@@ -52,7 +52,7 @@ var _ = Describe("01-backlog: the waiting room", Label(CaseLabel), func() {
 	// every waiting client is picked up within the 1 s read deadline, whichever
 	// way it is counted (that is the read-deadline check's business).
 	It("works on exactly -workers requests at once, keeps at most -queue waiting and sheds the rest at once", Label("backlog.sheds-load"), SpecTimeout(lab.Scaled(60*time.Second)), func(ctx SpecContext) {
-		r := rng("waiting-room")
+		r := suite.Rand("waiting-room")
 		workers := 3 + 2*r.IntN(2)     // 3 or 5: not a usual core count, so a pool of runtime.NumCPU() shows
 		queue := 2 + r.IntN(workers-2) // 2 to workers-1: never equal to -workers, so the two flags cannot be swapped unseen
 		const extra = 3                // arrive when the waiting room is full
@@ -60,7 +60,7 @@ var _ = Describe("01-backlog: the waiting room", Label(CaseLabel), func() {
 		cfg := config{backlog: 128, workers: workers, queue: queue, work: work}
 		s := startServer(ctx, "waiting-room", cfg)
 		n := workers + queue + extra
-		requests := ids(rng("waiting-room/ids"), n)
+		requests := ids(suite.Rand("waiting-room/ids"), n)
 		rounds := (queue+workers-1)/workers + 1
 		wait := time.Duration(rounds)*work + lab.Scaled(2*time.Second)
 

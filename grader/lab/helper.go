@@ -1,0 +1,107 @@
+package lab
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// HelperCommand is the hidden first argument that makes the grade binary act
+// as one of the lab's helper programs: a process a spec needs beside the
+// student's (a peer that owns sockets, leaks them, or closes first), built
+// into the grade binary itself so that it needs no build step and no file the
+// student could see.
+const HelperCommand = "__lab-helper"
+
+// helpers maps a helper's name to its main function. Specs packages register
+// theirs from init, before main runs; nothing writes the map afterwards.
+var helpers = map[string]func(args []string) int{}
+
+// RegisterHelper makes run available as the helper program name. The name is
+// also the process's command name (/proc/<pid>/comm, at most 15 bytes), which
+// is what a tool like ss or the student's sockstat shows as its owner.
+func RegisterHelper(name string, run func(args []string) int) {
+	if len(name) > 15 || strings.ContainsAny(name, "/ ") {
+		panic(fmt.Sprintf("lab: helper name %q: at most 15 bytes, no slash or space (it becomes the command name)", name))
+	}
+	if _, dup := helpers[name]; dup {
+		panic(fmt.Sprintf("lab: helper %q registered twice", name))
+	}
+	helpers[name] = run
+}
+
+// RunHelper runs the helper that args[0] names with the rest of args; the
+// grade binary's main calls it when its first argument is HelperCommand. It
+// returns the exit code.
+func RunHelper(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "lab helper: no helper named")
+		return 2
+	}
+	run, ok := helpers[args[0]]
+	if !ok {
+		names := make([]string, 0, len(helpers))
+		for n := range helpers {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		fmt.Fprintf(os.Stderr, "lab helper: unknown helper %q (known: %s)\n", args[0], strings.Join(names, ", "))
+		return 2
+	}
+	return run(args[1:])
+}
+
+// helperLinks holds one symbolic link per helper name to this executable: the
+// kernel names a process after the file it executed, so starting a helper
+// through its link makes its command name the helper's name.
+var helperLinks struct {
+	sync.Mutex
+	dir string
+}
+
+// helperPath returns the path of the link through which helper name starts.
+func helperPath(name string) (string, error) {
+	if _, ok := helpers[name]; !ok {
+		return "", fmt.Errorf("lab: no helper %q is registered", name)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("lab: helper %s: %w", name, err)
+	}
+	helperLinks.Lock()
+	defer helperLinks.Unlock()
+	if helperLinks.dir == "" {
+		dir, err := os.MkdirTemp("", "wirelab-helpers-")
+		if err != nil {
+			return "", fmt.Errorf("lab: helper %s: %w", name, err)
+		}
+		helperLinks.dir = dir
+	}
+	link := filepath.Join(helperLinks.dir, name)
+	if err := os.Symlink(exe, link); err != nil && !os.IsExist(err) {
+		return "", fmt.Errorf("lab: helper %s: %w", name, err)
+	}
+	return link, nil
+}
+
+// StartHelper starts the registered helper name with args, as Start starts a
+// program, in the sandbox's network namespace.
+func StartHelper(name string, args ...string) (*Process, error) {
+	path, err := helperPath(name)
+	if err != nil {
+		return nil, err
+	}
+	return Start(path, append([]string{HelperCommand, name}, args...)...)
+}
+
+// StartHelper starts the registered helper name inside the namespace.
+func (ns *Netns) StartHelper(name string, args ...string) (*Process, error) {
+	path, err := helperPath(name)
+	if err != nil {
+		return nil, err
+	}
+	return ns.Start(path, append([]string{HelperCommand, name}, args...)...)
+}
