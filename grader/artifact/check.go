@@ -26,6 +26,7 @@ type checkFunc func(path string, content []byte) Result
 // one file with its function and one line here.
 var registry = map[string]checkFunc{
 	"handshake-sequence": checkHandshakeSequence,
+	"close-states":       checkCloseStates,
 }
 
 // Check runs the named check on an artifact file's content. path is for messages only.
@@ -72,4 +73,32 @@ func base(path string) string {
 		return "the artifact"
 	}
 	return path
+}
+
+// proseTODOs reports TODO markers left in the text around the diagrams (the templates ask
+// for an explanation in the student's own words).
+func proseTODOs(doc Document) []report.Finding {
+	var out []report.Finding
+	for _, l := range doc.Prose {
+		if hasTODO(l.Text) {
+			out = append(out, report.Finding{Line: l.N, Message: fmt.Sprintf(
+				"a TODO is left in the text (%s): answer it in your own words and remove the marker", quote(fromTODO(l.Text)))})
+		}
+	}
+	return out
+}
+
+// blockTODOs reports TODO markers left in a diagram, and returns the lines holding them:
+// what stands on those lines is a placeholder, not evidence of anything.
+func blockTODOs(b Block) (map[int]bool, []report.Finding) {
+	lines := map[int]bool{}
+	var out []report.Finding
+	for _, l := range b.Lines {
+		if hasTODO(l.Text) {
+			lines[l.N] = true
+			out = append(out, report.Finding{Line: l.N, Message: fmt.Sprintf(
+				"a TODO is left in the diagram (%s): replace this placeholder with the diagram lines it asks for", quote(fromTODO(l.Text)))})
+		}
+	}
+	return lines, out
 }

@@ -10,8 +10,10 @@ import (
 
 func TestChecks(t *testing.T) {
 	names := Checks()
-	if !slices.Contains(names, "handshake-sequence") {
-		t.Errorf("Checks() = %v, want handshake-sequence among them", names)
+	for _, want := range []string{"handshake-sequence", "close-states"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("Checks() = %v, want %s among them", names, want)
+		}
 	}
 	if !slices.IsSorted(names) {
 		t.Errorf("Checks() = %v, want sorted", names)

@@ -5,12 +5,16 @@
 //
 //   - markdown.go splits a Markdown file into fenced code blocks and prose, keeping the
 //     1-based line number of every line so findings point at the student's file.
-//   - mermaid.go tells which kind of diagram a ```mermaid block holds; sequence.go parses
-//     the sequenceDiagram subset people write. Parsers report what they cannot read as
-//     findings, never by panicking.
-//   - check.go is the registry the rubric's "check:" names resolve against; each check
-//     lives in its own file (handshake.go: case 01's handshake-sequence), with the words
-//     it recognises kept apart (handshake_terms.go, text.go).
+//   - mermaid.go tells which kind of diagram a ```mermaid block holds (and what all
+//     Mermaid diagrams share: entity codes, accessibility lines); sequence.go parses the
+//     sequenceDiagram subset people write, state.go the stateDiagram-v2 subset. Parsers
+//     report what they cannot read as findings, never by panicking.
+//   - table.go reads GitHub-flavoured Markdown tables with their line numbers.
+//   - check.go is the registry the rubric's "check:" names resolve against, with what
+//     every check shares (TODO markers, an empty file); each check lives in its own file
+//     (handshake.go: case 01's handshake-sequence; closestates.go: case 03's close-states,
+//     with RFC 9293's state machine), with the words it recognises kept apart
+//     (handshake_terms.go, closestates_terms.go, text.go).
 //
 // Findings are written for students: what is missing or wrong, where, and the concept of
 // the case study that explains why it matters.

@@ -27,15 +27,8 @@ func checkHandshakeSequence(path string, content []byte) Result {
 	findings = append(findings, proseTODOs(doc)...)
 
 	var reviews []handshakeReview
-	var others []string
-	for _, b := range doc.Mermaid() {
-		kind, line := DiagramType(b)
-		if !strings.EqualFold(kind, "sequenceDiagram") {
-			if kind != "" {
-				others = append(others, fmt.Sprintf("the block at line %d is a %s", line, kind))
-			}
-			continue
-		}
+	blocks, others := diagramsOfKind(doc, "sequenceDiagram")
+	for _, b := range blocks {
 		reviews = append(reviews, reviewHandshake(b))
 	}
 	if len(reviews) == 0 {
@@ -68,19 +61,6 @@ func better(a, b handshakeReview) bool {
 	return len(a.findings) < len(b.findings)
 }
 
-// proseTODOs reports TODO markers left in the text around the diagrams (the template asks
-// for an explanation in the student's own words).
-func proseTODOs(doc Document) []report.Finding {
-	var out []report.Finding
-	for _, l := range doc.Prose {
-		if hasTODO(l.Text) {
-			out = append(out, report.Finding{Line: l.N, Message: fmt.Sprintf(
-				"a TODO is left in the text (%s): answer it in your own words and remove the marker", quote(fromTODO(l.Text)))})
-		}
-	}
-	return out
-}
-
 // handshakeReview is the judgement of one sequenceDiagram block.
 type handshakeReview struct {
 	block    Block
@@ -97,13 +77,8 @@ type handshakeReview struct {
 
 // reviewHandshake judges one sequenceDiagram block.
 func reviewHandshake(b Block) handshakeReview {
-	r := handshakeReview{block: b, seq: ParseSequence(b), todo: map[int]bool{}, sides: map[string]side{}}
-	for _, l := range b.Lines {
-		if hasTODO(l.Text) {
-			r.todo[l.N] = true
-			r.add(l.N, "a TODO is left in the diagram (%s): replace this placeholder with the diagram lines it asks for", quote(fromTODO(l.Text)))
-		}
-	}
+	r := handshakeReview{block: b, seq: ParseSequence(b), sides: map[string]side{}}
+	r.todo, r.findings = blockTODOs(b)
 	for _, p := range r.seq.Problems {
 		if !r.todo[p.Line] {
 			r.findings = append(r.findings, p)

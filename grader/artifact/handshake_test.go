@@ -48,13 +48,14 @@ var goodSamples = []struct {
 	{"among-other-blocks.md", false},
 }
 
-func checkFile(t *testing.T, path string) Result {
+// checkFile runs the named check on a file and asserts what holds for every result.
+func checkFile(t *testing.T, check, path string) Result {
 	t.Helper()
 	content, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Check("handshake-sequence", path, content)
+	res, err := Check(check, path, content)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func assertWellFormed(t *testing.T, res Result, content []byte) {
 func TestHandshakeBadSamples(t *testing.T) {
 	for _, tc := range badSamples {
 		t.Run(tc.file, func(t *testing.T) {
-			res := checkFile(t, filepath.Join("testdata", "handshake", "bad", tc.file))
+			res := checkFile(t, "handshake-sequence", filepath.Join("testdata", "handshake", "bad", tc.file))
 			if res.Passed {
 				t.Fatal("passed, want a failure")
 			}
@@ -106,7 +107,7 @@ func TestHandshakeBadSamples(t *testing.T) {
 func TestHandshakeGoodSamples(t *testing.T) {
 	for _, tc := range goodSamples {
 		t.Run(tc.file, func(t *testing.T) {
-			res := checkFile(t, filepath.Join("testdata", "handshake", "good", tc.file))
+			res := checkFile(t, "handshake-sequence", filepath.Join("testdata", "handshake", "good", tc.file))
 			if !res.Passed {
 				t.Fatalf("failed, want a pass; findings:\n%s", dump(res))
 			}
@@ -120,26 +121,40 @@ func TestHandshakeGoodSamples(t *testing.T) {
 // TestHandshakeSamplesListed keeps testdata and the tables in step: a sample nobody
 // asserts on tests nothing.
 func TestHandshakeSamplesListed(t *testing.T) {
-	listed := map[string]bool{}
+	var bad, good []string
 	for _, tc := range badSamples {
-		listed[filepath.Join("bad", tc.file)] = true
+		bad = append(bad, tc.file)
 	}
 	for _, tc := range goodSamples {
-		listed[filepath.Join("good", tc.file)] = true
+		good = append(good, tc.file)
 	}
-	files, err := filepath.Glob(filepath.Join("testdata", "handshake", "*", "*.md"))
+	assertSamplesListed(t, "handshake", bad, good)
+}
+
+// assertSamplesListed checks that testdata/<dir>/bad and good hold exactly the files a
+// test's tables name.
+func assertSamplesListed(t *testing.T, dir string, bad, good []string) {
+	t.Helper()
+	listed := map[string]bool{}
+	for _, f := range bad {
+		listed[filepath.Join("bad", f)] = true
+	}
+	for _, f := range good {
+		listed[filepath.Join("good", f)] = true
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", dir, "*", "*.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		rel, _ := filepath.Rel(filepath.Join("testdata", "handshake"), f)
+		rel, _ := filepath.Rel(filepath.Join("testdata", dir), f)
 		if !listed[rel] {
-			t.Errorf("%s is in testdata but in no table of handshake_test.go", f)
+			t.Errorf("%s is in testdata but in no table of the test", f)
 		}
 		delete(listed, rel)
 	}
 	for rel := range listed {
-		t.Errorf("%s is in a table but not in testdata/handshake", rel)
+		t.Errorf("%s is in a table but not in testdata/%s", rel, dir)
 	}
 }
 
@@ -148,7 +163,7 @@ func TestHandshakeSamplesListed(t *testing.T) {
 // itself is valid Mermaid (no "cannot read" findings).
 func TestHandshakeTemplateFails(t *testing.T) {
 	const path = "../../skeletons/01-backlog/handshake.md"
-	res := checkFile(t, path)
+	res := checkFile(t, "handshake-sequence", path)
 	if res.Passed {
 		t.Fatal("the template passes; it must fail until the student draws the diagram")
 	}
@@ -182,7 +197,7 @@ func TestHandshakeTemplateFails(t *testing.T) {
 
 // TestHandshakeReferencePasses: the reference answer passes and is praised for its SYN queue.
 func TestHandshakeReferencePasses(t *testing.T) {
-	res := checkFile(t, "../../fixtures/01-backlog/reference/handshake.md")
+	res := checkFile(t, "handshake-sequence", "../../fixtures/01-backlog/reference/handshake.md")
 	if !res.Passed {
 		t.Fatalf("the reference fails; findings:\n%s", dump(res))
 	}

@@ -90,9 +90,6 @@ var arrowPattern = regexp.MustCompile(`^(.*?)(<<-->>|<<->>|-->>|->>|-->|->|--[xX
 // asPattern splits a participant declaration at its alias.
 var asPattern = regexp.MustCompile(`(?i)^(.+?)\s+as(?:\s+(.*))?$`)
 
-// entityPattern matches Mermaid's entity codes (#59; #quot;), which are text, not comments.
-var entityPattern = regexp.MustCompile(`#[A-Za-z0-9]+;`)
-
 // ParseSequence parses a ```mermaid block holding a sequenceDiagram. What Mermaid would
 // not accept becomes a Problem at its line; parsing goes on with the next line.
 func ParseSequence(b Block) Sequence {
@@ -159,20 +156,11 @@ func (p *seqParser) line(l Line) {
 	case t == "" || strings.HasPrefix(t, "%%"):
 		return
 	}
-	if rest, ok := cutPrefixFold(t, "accTitle"); ok && strings.HasPrefix(strings.TrimSpace(rest), ":") {
+	if acc, open := accessibilityLine(t); acc {
+		if open {
+			p.accDescr = l.N
+		}
 		return
-	}
-	if rest, ok := cutPrefixFold(t, "accDescr"); ok {
-		rest = strings.TrimSpace(rest)
-		if strings.HasPrefix(rest, ":") {
-			return
-		}
-		if strings.HasPrefix(rest, "{") {
-			if !strings.Contains(rest, "}") {
-				p.accDescr = l.N
-			}
-			return
-		}
 	}
 	stmts := strings.Split(stripComment(t), ";")
 	for i, s := range stmts {
@@ -186,11 +174,9 @@ func (p *seqParser) line(l Line) {
 
 // stripComment removes what Mermaid skips as a comment: from "#" (unless it starts an
 // entity code such as #59;) or from "%%" to the end of the line. Entity codes are masked
-// so that their ";" does not end the statement; restoreEntities brings them back.
+// (maskEntities) so that their ";" does not end the statement.
 func stripComment(s string) string {
-	s = entityPattern.ReplaceAllStringFunc(s, func(e string) string {
-		return "\uE000" + e[1:len(e)-1] + "\uE001"
-	})
+	s = maskEntities(s)
 	if i := strings.Index(s, "%%"); i >= 0 {
 		s = s[:i]
 	}
@@ -198,11 +184,6 @@ func stripComment(s string) string {
 		s = s[:i]
 	}
 	return s
-}
-
-// restoreEntities undoes the masking of stripComment.
-func restoreEntities(s string) string {
-	return strings.NewReplacer("\uE000", "#", "\uE001", ";").Replace(s)
 }
 
 // statement parses one statement; afterSemicolon says it followed a ";" on its line.
