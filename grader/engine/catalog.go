@@ -9,6 +9,7 @@ package engine
 
 import (
 	"github.com/wirelab/wirelab/grader/specs/backlog"
+	"github.com/wirelab/wirelab/grader/specs/timewait"
 )
 
 // caseDef is what the engine knows about a case besides its rubric.
@@ -22,6 +23,7 @@ type caseDef struct {
 // catalog lists the cases in module order.
 var catalog = []caseDef{
 	{Slug: "01-backlog", Label: backlog.CaseLabel, Programs: []string{"server"}, Sysctls: backlog.Sysctls},
+	{Slug: "03-time-wait", Label: timewait.CaseLabel, Programs: []string{"sockstat", "server", "client"}, Sysctls: timewait.Sysctls},
 }
 
 // Slugs lists every case the grader knows, in module order.

@@ -186,21 +186,32 @@ func (g *caseGrader) buildPrograms(ctx context.Context) (string, report.Status) 
 			return "the grader could not apply the mutant: " + err.Error(), report.Error
 		}
 	}
+	var broken []string
 	for _, prog := range g.def.Programs {
 		g.status("building %s", build.Relative(g.opt.Root, filepath.Join(g.sourceDir(), prog)))
+		out := filepath.Join(g.work, "bin", prog)
 		err := build.Program(ctx, build.Options{
 			Root:    g.opt.Root,
 			Dir:     filepath.Join(g.sourceDir(), prog),
-			Out:     filepath.Join(g.work, "bin", prog),
+			Out:     out,
 			Overlay: overlay,
 		})
 		var ce *build.CompileError
 		switch {
 		case errors.As(err, &ce):
-			return fmt.Sprintf("%s does not compile, so its behaviour could not be checked. The compiler said:\n%s", ce.Program, ce.Output), report.Failed
+			msg := fmt.Sprintf("%s does not compile, so its behaviour could not be checked. The compiler said:\n%s", ce.Program, ce.Output)
+			broken = append(broken, msg)
+			// The specs that need this program fail with the compiler's
+			// message; those of the case's other programs still run.
+			if err := os.WriteFile(out+lab.CompileErrorSuffix, []byte(msg), 0o644); err != nil {
+				return "the grader could not write to its work directory: " + err.Error(), report.Error
+			}
 		case err != nil:
 			return "the grader could not run the Go toolchain: " + err.Error(), report.Error
 		}
+	}
+	if len(broken) == len(g.def.Programs) {
+		return strings.Join(broken, "\n\n"), report.Failed
 	}
 	return "", ""
 }

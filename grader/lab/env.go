@@ -41,6 +41,20 @@ func CurrentEnv() (*Env, error) {
 // Program is the path of the student's built program called name.
 func (e *Env) Program(name string) string { return filepath.Join(e.BinDir, name) }
 
+// CompileErrorSuffix names the file beside a program's place in BinDir that
+// holds, instead of the program, what the compiler said about it.
+const CompileErrorSuffix = ".compile-error"
+
+// CompileError is the grader's message for a program of the submission that
+// did not compile, or "" when it was built.
+func (e *Env) CompileError(name string) string {
+	msg, err := os.ReadFile(e.Program(name) + CompileErrorSuffix)
+	if err != nil {
+		return ""
+	}
+	return string(msg)
+}
+
 // Rand returns a random source for one named stream of hidden parameters.
 // Streams are independent of each other and of spec order, so focusing on one
 // spec replays exactly the parameters it had in the full run.

@@ -174,12 +174,8 @@ func (p *Process) StderrTail(n int) []string { return p.stderr.Lines(n) }
 // (the most useful line of a Go crash), up to 2n lines.
 func (p *Process) LogEvidence(n int) string {
 	lines := p.StderrTail(n)
-	all := p.StderrTail(1000)
-	for i := len(all) - 1; i >= 0; i-- {
-		if strings.HasPrefix(all[i], "panic: ") || strings.HasPrefix(all[i], "fatal error: ") {
-			lines = all[i:min(len(all), i+2*n)]
-			break
-		}
+	if all, at := p.panicAt(); at >= 0 {
+		lines = all[at:min(len(all), at+2*n)]
 	}
 	if len(lines) == 0 {
 		return fmt.Sprintf("%s wrote nothing to stderr", p.Name)
@@ -189,6 +185,28 @@ func (p *Process) LogEvidence(n int) string {
 		head += fmt.Sprintf(" (%d earlier bytes not kept)", d)
 	}
 	return head + ":\n" + strings.Join(lines, "\n")
+}
+
+// Panic returns the first line of a Go panic (or fatal runtime error) the
+// program wrote to stderr, if it wrote one.
+func (p *Process) Panic() (string, bool) {
+	all, at := p.panicAt()
+	if at < 0 {
+		return "", false
+	}
+	return all[at], true
+}
+
+// panicAt returns the kept stderr lines and the index of the last panic line
+// among them (-1: none).
+func (p *Process) panicAt() ([]string, int) {
+	all := p.StderrTail(1000)
+	for i := len(all) - 1; i >= 0; i-- {
+		if strings.HasPrefix(all[i], "panic: ") || strings.HasPrefix(all[i], "fatal error: ") {
+			return all, i
+		}
+	}
+	return all, -1
 }
 
 func signalName(s syscall.Signal) string {

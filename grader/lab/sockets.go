@@ -50,6 +50,9 @@ type Socket struct {
 	RecvQ  uint32
 	SendQ  uint32
 	Inode  uint32
+	// V6: the socket is in the IPv6 table (/proc/net/tcp6), IPv4-mapped
+	// addresses included; Local and Remote hold them unmapped.
+	V6 bool
 }
 
 // TCPSockets dumps every TCP socket (IPv4 and IPv6) of the current network namespace.
@@ -68,6 +71,7 @@ func TCPSockets() ([]Socket, error) {
 				RecvQ:  r.RQueue,
 				SendQ:  r.WQueue,
 				Inode:  r.INode,
+				V6:     family == unix.AF_INET6,
 			})
 		}
 	}

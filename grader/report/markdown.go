@@ -140,7 +140,7 @@ func mdDetails(b *strings.Builder, c *Case, cr *Criterion) {
 func mdFooter(b *strings.Builder, r *Report) {
 	b.WriteString("---\n\n")
 	fmt.Fprintf(b, "Seed %s. To replay this exact run: %s (or %s).\n",
-		mdCode(fmt.Sprint(r.Seed)), mdCode(replayMake(r.Seed)), mdCode(replayGrade(r.Seed)))
+		mdCode(fmt.Sprint(r.Seed)), mdCode(replayMake(r)), mdCode(replayGrade(r)))
 	if len(r.Environment) > 0 {
 		env := make([]string, len(r.Environment))
 		for i, e := range r.Environment {

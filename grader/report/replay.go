@@ -3,11 +3,19 @@ package report
 import "fmt"
 
 // replayMake is how a student replays a run with the same hidden parameters.
-func replayMake(seed int64) string {
-	return fmt.Sprintf(`make grade ARGS="--seed %d"`, seed)
+// A report of one case replays that case only (it was graded with --case).
+func replayMake(r *Report) string {
+	return fmt.Sprintf(`make grade ARGS="%s--seed %d"`, caseFlag(r), r.Seed)
 }
 
 // replayGrade is the same replay through the grade binary directly.
-func replayGrade(seed int64) string {
-	return fmt.Sprintf("grade --seed %d", seed)
+func replayGrade(r *Report) string {
+	return fmt.Sprintf("grade %s--seed %d", caseFlag(r), r.Seed)
+}
+
+func caseFlag(r *Report) string {
+	if len(r.Cases) == 1 {
+		return "--case " + r.Cases[0].Slug + " "
+	}
+	return ""
 }

@@ -162,7 +162,7 @@ func (s *summary) totals() {
 	}
 	s.text(completed, tableIndent+"Completed artifacts: ", tableIndent+"    ")
 
-	s.text(fmt.Sprintf("%d (replay this exact run: %s)", r.Seed, replayMake(r.Seed)), "Seed: ", "      ")
+	s.text(fmt.Sprintf("%d (replay this exact run: %s)", r.Seed, replayMake(r)), "Seed: ", "      ")
 	s.println(s.p.line(s.width, seg{"Duration: " + r.Duration.String(), ""}))
 	s.println("")
 }

@@ -22,3 +22,14 @@ func Env() *lab.Env {
 // Rand is a spec's own stream of hidden parameters: the same stream name
 // draws the same values for the same seed, whatever ran before it.
 func Rand(stream string) *rand.Rand { return Env().Rand(stream) }
+
+// Program is the path of the student's built program name. When it did not
+// compile, the spec fails with the compiler's message: a case with several
+// programs still grades the ones that built.
+func Program(name string) string {
+	e := Env()
+	if msg := e.CompileError(name); msg != "" {
+		ginkgo.Fail(msg, 1)
+	}
+	return e.Program(name)
+}

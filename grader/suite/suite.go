@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,11 @@ func Run(label string, events io.Writer) error {
 	var mu sync.Mutex
 	enc := json.NewEncoder(events)
 	ginkgo.ReportAfterEach(func(r types.SpecReport) {
+		// Specs of the other cases are compiled into the same binary and
+		// reported as skipped by the label filter: they are not this case's.
+		if !slices.Contains(r.Labels(), label) {
+			return
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		enc.Encode(eventOf(r))
@@ -101,6 +107,11 @@ func eventOf(r types.SpecReport) Event {
 	case types.SpecStateFailed:
 		ev.Status = report.Failed
 		ev.Message = r.Failure.Message
+		// A spec fails with "grader: ..." when the grader itself could not do
+		// its part (GraderFailf): not the student's doing.
+		if strings.HasPrefix(r.Failure.Message, GraderPrefix) {
+			ev.Status = report.Error
+		}
 	case types.SpecStateTimedout:
 		ev.Status = report.Failed
 		ev.Message = fmt.Sprintf("this check did not finish within its time limit (%v); the program may be stuck. %s",
@@ -124,6 +135,16 @@ func Evidence(name, format string, args ...any) {
 // what came back, what was wanted, and the concept that explains it.
 func Failf(format string, args ...any) {
 	ginkgo.Fail(fmt.Sprintf(format, args...), 1)
+}
+
+// GraderPrefix opens the message of a spec that failed on the grader's side.
+const GraderPrefix = "grader: "
+
+// GraderFailf fails the current spec as the grader's problem (the report
+// says "error", not "failed"): a scene that would not build, a helper that
+// would not start.
+func GraderFailf(format string, args ...any) {
+	ginkgo.Fail(GraderPrefix+fmt.Sprintf(format, args...), 1)
 }
 
 // Skipf marks the current spec as not graded, with the reason.

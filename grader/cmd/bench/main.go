@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wirelab/wirelab/grader/engine"
 	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/sandbox"
 	"github.com/wirelab/wirelab/grader/specs/backlog"
@@ -71,39 +72,41 @@ func main() {
 	}
 }
 
-// benchGrading grades the reference and the skeleton of case 01 runs times each.
+// benchGrading grades the reference and the skeleton of every case runs times each.
 func benchGrading(runs int) error {
 	grade := filepath.Join(os.TempDir(), fmt.Sprintf("wirelab-bench-grade-%d", os.Getpid()))
 	defer os.Remove(grade)
 	if out, err := exec.Command("go", "build", "-o", grade, "./grader/cmd/grade").CombinedOutput(); err != nil {
 		return fmt.Errorf("build grade: %v\n%s", err, out)
 	}
-	fmt.Println("grading case 01-backlog (median of", runs, "runs)")
-	for _, target := range []struct{ name, from string }{
-		{"reference", "fixtures/01-backlog/reference"},
-		{"skeleton", ""},
-	} {
-		var walls []time.Duration
-		var peak int64
-		for i := 0; i < runs; i++ {
-			args := []string{"--case", "01-backlog", "--quiet", "--seed", fmt.Sprint(i + 1)}
-			if target.from != "" {
-				args = append(args, "--from", target.from)
+	for _, slug := range engine.Slugs() {
+		fmt.Printf("grading case %s (median of %d runs)\n", slug, runs)
+		for _, target := range []struct{ name, from string }{
+			{"reference", filepath.Join("fixtures", slug, "reference")},
+			{"skeleton", ""},
+		} {
+			var walls []time.Duration
+			var peak int64
+			for i := 0; i < runs; i++ {
+				args := []string{"--case", slug, "--quiet", "--seed", fmt.Sprint(i + 1)}
+				if target.from != "" {
+					args = append(args, "--from", target.from)
+				}
+				cmd := exec.Command(grade, append(args, ".")...)
+				start := time.Now()
+				if out, err := cmd.CombinedOutput(); err != nil {
+					return fmt.Errorf("grade %s %s: %v\n%s", slug, target.name, err, out)
+				}
+				walls = append(walls, time.Since(start))
+				if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+					peak = max(peak, ru.Maxrss)
+				}
 			}
-			cmd := exec.Command(grade, append(args, ".")...)
-			start := time.Now()
-			if out, err := cmd.CombinedOutput(); err != nil {
-				return fmt.Errorf("grade %s: %v\n%s", target.name, err, out)
-			}
-			walls = append(walls, time.Since(start))
-			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-				peak = max(peak, ru.Maxrss)
-			}
+			slices.Sort(walls)
+			fmt.Printf("  %-10s wall %v (min %v, max %v); grade process peak RSS %.1f MiB\n", target.name,
+				walls[len(walls)/2].Round(10*time.Millisecond), walls[0].Round(10*time.Millisecond),
+				walls[len(walls)-1].Round(10*time.Millisecond), float64(peak)/1024)
 		}
-		slices.Sort(walls)
-		fmt.Printf("  %-10s wall %v (min %v, max %v); grade process peak RSS %.1f MiB\n", target.name,
-			walls[len(walls)/2].Round(10*time.Millisecond), walls[0].Round(10*time.Millisecond),
-			walls[len(walls)-1].Round(10*time.Millisecond), float64(peak)/1024)
 	}
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err == nil {

@@ -85,7 +85,7 @@ func startServer(ctx SpecContext, stream string, cfg config) *server {
 	port := uint16(20000 + suite.Rand(stream+"/port").IntN(12000))
 	s := &server{addr: "127.0.0.1:" + strconv.Itoa(int(port)), port: port, cfg: cfg}
 	var err error
-	s.Process, err = lab.Start(suite.Env().Program("server"), "-addr", s.addr,
+	s.Process, err = lab.Start(suite.Program("server"), "-addr", s.addr,
 		"-backlog", strconv.Itoa(cfg.backlog), "-workers", strconv.Itoa(cfg.workers),
 		"-queue", strconv.Itoa(cfg.queue), "-work", cfg.work.String())
 	if err != nil {

@@ -240,7 +240,7 @@ var _ = Describe("01-backlog: the protocol", Label(CaseLabel), func() {
 				}
 				args = append(args, f, v)
 			}
-			p, err := lab.Start(suite.Env().Program("server"), args...)
+			p, err := lab.Start(suite.Program("server"), args...)
 			if err != nil {
 				Fail(err.Error())
 			}
