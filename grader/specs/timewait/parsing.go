@@ -139,7 +139,9 @@ func damageLine(dir, table string, edit func(fields []string) []string) int {
 func mention(fragment string, line int) *regexp.Regexp {
 	expr := regexp.QuoteMeta(fragment)
 	if line > 0 {
-		expr += fmt.Sprintf(`.*\b%d\b`, line)
+		// FILE:LINE, or FILE line LINE (FILE, line LINE): the number must be
+		// the line's, not any number of the message ("9 fields, want 10").
+		expr += fmt.Sprintf(`(:|,? line )%d\b`, line)
 	}
 	return regexp.MustCompile(expr)
 }
@@ -159,7 +161,7 @@ func badInputProblem(run sockstatRun, want int, must *regexp.Regexp) string {
 	case strings.TrimSpace(run.stderr) == "":
 		return "it said nothing on stderr"
 	case must != nil && !must.MatchString(run.stderr):
-		return fmt.Sprintf("stderr %q does not name %s", report.Clip(run.stderr, 160), strings.NewReplacer(`.*\b`, " line ", `\b`, "", `\`, "").Replace(must.String()))
+		return fmt.Sprintf("stderr %q does not name %s", report.Clip(run.stderr, 160), strings.NewReplacer(`(:|,? line )`, ":", `\b`, "", `\`, "").Replace(must.String()))
 	}
 	return ""
 }
