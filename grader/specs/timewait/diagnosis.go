@@ -69,7 +69,7 @@ var _ = Describe("03-time-wait: sockstat diagnoses what it sees", Label(CaseLabe
 		peer.Signal(syscall.SIGKILL)
 		peer.AwaitExit(ctx, lab.Scaled(2*time.Second))
 		sc.awaitCounts(ctx, map[lab.TCPState]int{lab.TimeWait: clientCloses + serverCloses})
-		suite.Evidence("after killing the server", "the table still holds %s: TIME_WAIT belongs to the kernel", formatCounts(counts(sc.sockets())))
+		suite.Evidence("after killing the server", "the table still holds %s: TIME_WAIT belongs to the kernel", lab.CountStates(sc.sockets()))
 		check("after the server was killed (no LISTEN socket left)")
 
 		if len(problems) > 0 {

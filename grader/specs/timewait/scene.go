@@ -3,7 +3,6 @@ package timewait
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"time"
@@ -81,8 +80,7 @@ func (s *scene) dialN(addr string, n int) []net.Conn {
 // closeAfterEOF waits until the peer has closed c (a read returns EOF), then
 // closes the grader's end: the peer was the active closer.
 func closeAfterEOF(c net.Conn) {
-	c.SetReadDeadline(time.Now().Add(lab.Scaled(2 * time.Second)))
-	_, err := io.Copy(io.Discard, c)
+	_, err := awaitServerClose(c, lab.Scaled(2*time.Second), time.Now())
 	c.Close()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		suite.GraderFailf("waiting for the scene's peer to close: %v", err)
@@ -189,7 +187,7 @@ func (t truth) owner(so lab.Socket) lab.Owner {
 func stableAround(before, after []lab.Socket) {
 	b, a := counts(before), counts(after)
 	if !sameCounts(a, b) {
-		suite.Evidence("scene", "the table changed while sockstat ran: %s before, %s after", formatCounts(b), formatCounts(a))
+		suite.Evidence("scene", "the table changed while sockstat ran: %s before, %s after", lab.CountStates(before), lab.CountStates(after))
 		suite.GraderFailf("the scene's socket table changed while sockstat read it")
 	}
 }

@@ -182,12 +182,12 @@ var _ = Describe("03-time-wait: the server", Label(CaseLabel), func() {
 				end.do(ctx, s, c)
 			}
 			left, fds := s.awaitQuiet(ctx, lab.Scaled(1500*time.Millisecond))
-			suite.Evidence(end.name, "%d clients; then the server held %s and %d open fds (baseline %d)", k, formatCounts(counts(left)), fds, s.baseline)
+			suite.Evidence(end.name, "%d clients; then the server held %s and %d open fds (baseline %d)", k, lab.CountStates(left), fds, s.baseline)
 			// Each group is judged by what it added: a leak of an earlier group
 			// stays, and is that group's finding.
 			if held, more := len(left)-heldBefore, fds-fdsBefore; held > 0 || more > 0 {
 				problems = append(problems, fmt.Sprintf("%d clients %s: %d more connections left open on the server's side (%s in all now) and %d more open descriptors",
-					k, end.name, max(held, 0), formatCounts(counts(left)), more))
+					k, end.name, max(held, 0), lab.CountStates(left), more))
 			}
 			heldBefore, fdsBefore = len(left), fds
 		}
@@ -279,7 +279,7 @@ var _ = Describe("03-time-wait: the server", Label(CaseLabel), func() {
 
 		left, fds := s.awaitQuiet(ctx, lab.Scaled(time.Second))
 		if len(left) > 0 || fds != s.baseline {
-			problems = append(problems, fmt.Sprintf("after the idle clients the server holds %s and %d open descriptors (baseline %d)", formatCounts(counts(left)), fds, s.baseline))
+			problems = append(problems, fmt.Sprintf("after the idle clients the server holds %s and %d open descriptors (baseline %d)", lab.CountStates(left), fds, s.baseline))
 		}
 		if len(problems) > 0 {
 			suite.Failf("%s. When no complete request line arrives within -idle of the last reply (or of the connect), the server closes the connection without a reply. It is the active closer then, so the TIME_WAIT is on its side, which is normal (see the server's contract).",

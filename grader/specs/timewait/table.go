@@ -90,8 +90,7 @@ func buildBusyScene(ctx SpecContext, stream string) *busyScene {
 func (sc *busyScene) readWithSockstat(ctx SpecContext, args ...string) (truth, sockstatRun) {
 	before := sc.readTruth()
 	run := runSockstat(ctx, sc.scene, args...)
-	after := sc.readTruth()
-	stableAround(before.sockets, after.sockets)
+	stableAround(before.sockets, sc.sockets())
 	return before, run
 }
 
