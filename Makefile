@@ -5,12 +5,12 @@ BIN     := bin
 GRADE   := $(BIN)/grade
 RUNS    ?= 10
 
-.PHONY: all grade build test unit selftest fmt fmt-check vet bench stability clean
+.PHONY: all grade build test unit selftest fmt fmt-check vet bench stability release clean
 
 all: build
 
 build:
-	$(GO) build -o $(GRADE) ./grader/cmd/grade
+	CGO_ENABLED=0 $(GO) build -o $(GRADE) ./grader/cmd/grade
 
 ## grade: grade the working tree (every case; ARGS="--case 01-backlog --seed N --out DIR" ...)
 grade: build
@@ -27,7 +27,7 @@ unit:
 # The fixtures are graded one after another (never beside other tests): the
 # specs measure latencies and kernel queues, which a parallel build would disturb.
 selftest:
-	WIRELAB_SELFTEST=1 $(GO) test -count=1 -timeout 70m -v ./grader/selftest
+	WIRELAB_SELFTEST=1 $(GO) test -count=1 -timeout 80m -v ./grader/selftest
 
 ## stability: grade every fixture RUNS times, then again with one core kept busy,
 ## and count verdicts that flip (both runs always happen; either failing fails)
@@ -35,6 +35,14 @@ stability:
 	@$(GO) run ./grader/cmd/stability -runs $(RUNS); plain=$$?; \
 	$(GO) run ./grader/cmd/stability -runs $(RUNS) -busy; busy=$$?; \
 	exit $$((plain | busy))
+
+## release: a course's release (README: "Running a course with wirelab")
+VERSION ?=
+URL     ?=
+OUT     ?= release
+release:
+	@if [ -z "$(VERSION)" ] || [ -z "$(URL)" ]; then echo "usage: make release VERSION=2026.1 URL=https://... [OUT=release]"; exit 2; fi
+	$(GO) run ./grader/cmd/release -version $(VERSION) -url $(URL) -out $(OUT)
 
 ## bench: wall time and memory of grading, load generator figures
 bench:

@@ -8,6 +8,8 @@
 package engine
 
 import (
+	"slices"
+
 	"github.com/wirelab/wirelab/grader/specs/backlog"
 	"github.com/wirelab/wirelab/grader/specs/timewait"
 )
@@ -18,12 +20,15 @@ type caseDef struct {
 	Label    string            // Ginkgo label of the case's specs
 	Programs []string          // program directories under skeletons/<slug>/, built and handed to the specs
 	Sysctls  map[string]string // set inside the case's network namespace
+	Imports  []string          // packages outside the standard library the brief allows the student's programs
 }
 
 // catalog lists the cases in module order.
 var catalog = []caseDef{
-	{Slug: "01-backlog", Label: backlog.CaseLabel, Programs: []string{"server"}, Sysctls: backlog.Sysctls},
-	{Slug: "03-time-wait", Label: timewait.CaseLabel, Programs: []string{"sockstat", "server", "client"}, Sysctls: timewait.Sysctls},
+	{Slug: "01-backlog", Label: backlog.CaseLabel, Programs: []string{"server"}, Sysctls: backlog.Sysctls,
+		Imports: []string{"golang.org/x/sys/unix"}},
+	{Slug: "03-time-wait", Label: timewait.CaseLabel, Programs: []string{"sockstat", "server", "client"}, Sysctls: timewait.Sysctls,
+		Imports: []string{"golang.org/x/sys/unix"}},
 }
 
 // Slugs lists every case the grader knows, in module order.
@@ -34,6 +39,25 @@ func Slugs() []string {
 	}
 	return out
 }
+
+// StudentImports lists, once each and sorted, the packages outside the standard
+// library that some case's brief allows in the student's programs: the student
+// repository's go.mod requires their modules.
+func StudentImports() []string {
+	var out []string
+	for _, c := range catalog {
+		for _, p := range c.Imports {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Known reports whether slug is a case of the catalog.
+func Known(slug string) bool { _, ok := lookup(slug); return ok }
 
 func lookup(slug string) (caseDef, bool) {
 	for _, c := range catalog {

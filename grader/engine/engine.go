@@ -18,23 +18,25 @@ import (
 	"github.com/wirelab/wirelab/grader/report"
 	"github.com/wirelab/wirelab/grader/rubric"
 	"github.com/wirelab/wirelab/grader/sandbox"
+	"github.com/wirelab/wirelab/grader/version"
 	"github.com/wirelab/wirelab/rubrics"
 )
 
 // Options says what to grade and how.
 type Options struct {
-	Root       string   // the submission: a checkout of the module
-	Cases      []string // case slugs; empty means every case
-	From       string   // with exactly one case: take programs and artifact from here, not skeletons/<slug>
-	Mutant     string   // a mutant directory applied over From (the selftest and instructors)
-	Seed       int64    // seed of every randomized hidden parameter
-	Instructor bool     // show evidence of hidden criteria
-	Now        time.Time
-	Executable string                     // the grade binary, re-executed as the sandbox child
-	Rubrics    fs.FS                      // rubric files; nil means the embedded ones
-	Artifacts  string                     // where specs keep files for the student (pcaps), per case; empty: not kept
-	Progress   func(report.ProgressEvent) // called as each spec finishes; may be nil
-	Status     func(slug, what string)    // called as a case moves to its next step; may be nil
+	Root        string   // the submission: a checkout of the module
+	Cases       []string // case slugs; empty means every case
+	From        string   // with exactly one case: take programs and artifact from here, not skeletons/<slug>
+	Mutant      string   // a mutant directory applied over From (the selftest and instructors)
+	Seed        int64    // seed of every randomized hidden parameter
+	Instructor  bool     // show evidence of hidden criteria
+	Now         time.Time
+	Executable  string                     // the grade binary, re-executed as the sandbox child
+	Rubrics     fs.FS                      // rubric files; nil means the embedded ones
+	Artifacts   string                     // where specs keep files for the student (pcaps), per case; empty: not kept
+	SharedNetns bool                       // when no network namespace can be made, run the specs in the grader's own (Gradescope)
+	Progress    func(report.ProgressEvent) // called as each spec finishes; may be nil
+	Status      func(slug, what string)    // called as a case moves to its next step; may be nil
 }
 
 // CaseTimeout bounds one case's sandbox child (scaled by WIRELAB_TIMEOUT_SCALE).
@@ -96,21 +98,45 @@ func Run(ctx context.Context, opt Options) (*report.Report, error) {
 
 	start := time.Now()
 	r := &report.Report{
-		Schema:      report.SchemaVersion,
-		Submission:  opt.Root,
-		Seed:        opt.Seed,
-		Instructor:  opt.Instructor,
-		StartedAt:   start.UTC().Truncate(time.Second),
-		Environment: []string{"each case runs in " + sandbox.CurrentMode().String()},
+		Schema:     report.SchemaVersion,
+		Grader:     version.Short(),
+		Submission: opt.Root,
+		Seed:       opt.Seed,
+		Instructor: opt.Instructor,
+		StartedAt:  start.UTC().Truncate(time.Second),
 	}
+	modes := map[string]sandbox.Mode{}
 	for _, p := range plan {
-		g := &caseGrader{opt: opt, def: p.def, rub: p.rub, work: filepath.Join(work, p.def.Slug)}
+		g := &caseGrader{opt: opt, def: p.def, rub: p.rub, work: filepath.Join(work, p.def.Slug), mode: sandbox.CurrentMode()}
 		r.Cases = append(r.Cases, g.grade(ctx))
+		modes[p.def.Slug] = g.mode
 	}
+	r.Environment = environment(slugs, modes)
 	r.Completion = module.Evaluate(r.Cases)
 	r.Recompute()
 	r.Duration = report.SecondsOf(time.Since(start))
 	return r, nil
+}
+
+// environment says where the cases ran: one line when every case ran the
+// same way, else one per case.
+func environment(slugs []string, modes map[string]sandbox.Mode) []string {
+	if len(slugs) == 0 {
+		return nil
+	}
+	first := modes[slugs[0]]
+	same := true
+	for _, slug := range slugs {
+		same = same && modes[slug] == first
+	}
+	if same {
+		return []string{"each case runs in " + first.String()}
+	}
+	var out []string
+	for _, slug := range slugs {
+		out = append(out, slug+" runs in "+modes[slug].String())
+	}
+	return out
 }
 
 func loadModule(files fs.FS) (*rubric.Module, error) {
@@ -120,6 +146,9 @@ func loadModule(files fs.FS) (*rubric.Module, error) {
 	}
 	return rubric.ParseModule("rubrics/"+rubrics.ModuleFile, data)
 }
+
+// Rubric is the embedded rubric of the case slug.
+func Rubric(slug string) (*rubric.Case, error) { return loadCase(rubrics.Files, slug) }
 
 func loadCase(files fs.FS, slug string) (*rubric.Case, error) {
 	data, err := fs.ReadFile(files, rubrics.CaseFile(slug))
@@ -131,6 +160,7 @@ func loadCase(files fs.FS, slug string) (*rubric.Case, error) {
 
 // caseGrader grades one case.
 type caseGrader struct {
+	mode sandbox.Mode // how its sandbox child ran
 	opt  Options
 	def  caseDef
 	rub  *rubric.Case

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"time"
@@ -22,27 +23,22 @@ import (
 // of time, the specs that finished keep their verdicts and the problem explains
 // the rest.
 func (g *caseGrader) runSpecs(ctx context.Context) ([]rubric.SpecResult, string, report.Status) {
-	mode := sandbox.CurrentMode()
-	g.status("running %d checks in %s", len(g.rub.Criteria), mode)
-	cmd := sandbox.Command(mode, g.opt.Executable, ChildCommand, g.def.Slug)
-	cmd.Env = append(cmd.Env, g.childEnv()...)
-	output := lab.NewTailBuffer(32 << 10)
-	cmd.Stdout, cmd.Stderr = output, output
-	events, eventsW, err := os.Pipe()
-	if err != nil {
-		return nil, "the grader could not create a pipe: " + err.Error(), report.Error
-	}
-	defer events.Close()
-	cmd.ExtraFiles = []*os.File{eventsW}
-	err = sandbox.Start(mode, cmd)
-	eventsW.Close()
+	g.mode = sandbox.CurrentMode()
+	g.status("running %d checks in %s", len(g.rub.Criteria), g.mode)
+	cmd, events, output, err := g.startChild(g.mode)
 	var unavailable *sandbox.UnavailableError
+	if errors.As(err, &unavailable) && g.opt.SharedNetns {
+		g.mode = sandbox.SharedNetns
+		g.status("no network namespace could be made (%v); running the checks in %s", unavailable.Err, g.mode)
+		cmd, events, output, err = g.startChild(g.mode)
+	}
 	switch {
 	case errors.As(err, &unavailable):
 		return nil, "not graded: " + unavailable.Error(), report.Skipped
 	case err != nil:
 		return nil, "the grader could not start the case's sandbox: " + err.Error(), report.Error
 	}
+	defer events.Close()
 
 	results := make(chan []rubric.SpecResult, 1)
 	go func() { results <- g.readEvents(events) }()
@@ -75,6 +71,27 @@ func (g *caseGrader) runSpecs(ctx context.Context) ([]rubric.SpecResult, string,
 		return got, problem, report.Error
 	}
 	return got, "", ""
+}
+
+// startChild starts the case's sandbox child in mode, with its events pipe
+// and a buffer keeping the tail of its output.
+func (g *caseGrader) startChild(mode sandbox.Mode) (*exec.Cmd, *os.File, *lab.TailBuffer, error) {
+	cmd := sandbox.Command(mode, g.opt.Executable, ChildCommand, g.def.Slug)
+	cmd.Env = append(cmd.Env, g.childEnv()...)
+	output := lab.NewTailBuffer(32 << 10)
+	cmd.Stdout, cmd.Stderr = output, output
+	events, eventsW, err := os.Pipe()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("create a pipe: %w", err)
+	}
+	cmd.ExtraFiles = []*os.File{eventsW}
+	err = sandbox.Start(mode, cmd)
+	eventsW.Close()
+	if err != nil {
+		events.Close()
+		return nil, nil, nil, err
+	}
+	return cmd, events, output, nil
 }
 
 // readEvents decodes the child's event stream until it closes, reporting

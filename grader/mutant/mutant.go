@@ -170,31 +170,12 @@ func (m *Mutant) Overlay(reference, work string) (string, error) {
 	if work, err = filepath.Abs(work); err != nil {
 		return "", err
 	}
-	edited := map[string]string{} // reference file → edited text
-	for _, f := range m.Files {
-		edited[filepath.Join(ref, filepath.FromSlash(f.Path))] = f.Content
-	}
-	for i, e := range m.Edits {
-		target := filepath.Join(ref, filepath.FromSlash(e.File))
-		text, ok := edited[target]
-		if !ok {
-			data, err := os.ReadFile(target)
-			if err != nil {
-				return "", fmt.Errorf("mutant %s, edit %d: %w", m.Name, i+1, err)
-			}
-			text = string(data)
-		}
-		if n := strings.Count(text, e.Find); n != 1 {
-			return "", fmt.Errorf("mutant %s, edit %d: the find text occurs %d times in %s, want exactly once (has the reference changed?)", m.Name, i+1, n, e.File)
-		}
-		edited[target] = strings.Replace(text, e.Find, e.Replace, 1)
+	edited, err := m.edited(ref)
+	if err != nil {
+		return "", err
 	}
 	overlay := struct{ Replace map[string]string }{Replace: map[string]string{}}
-	for target, text := range edited {
-		rel, err := filepath.Rel(ref, target)
-		if err != nil {
-			return "", err
-		}
+	for rel, text := range edited {
 		copyPath := filepath.Join(work, "mutant-"+m.Name, rel)
 		if err := os.MkdirAll(filepath.Dir(copyPath), 0o755); err != nil {
 			return "", err
@@ -202,7 +183,7 @@ func (m *Mutant) Overlay(reference, work string) (string, error) {
 		if err := os.WriteFile(copyPath, []byte(text), 0o644); err != nil {
 			return "", err
 		}
-		overlay.Replace[target] = copyPath
+		overlay.Replace[filepath.Join(ref, rel)] = copyPath
 	}
 	data, err := json.Marshal(overlay)
 	if err != nil {
@@ -210,4 +191,48 @@ func (m *Mutant) Overlay(reference, work string) (string, error) {
 	}
 	path := filepath.Join(work, "overlay-"+m.Name+".json")
 	return path, os.WriteFile(path, data, 0o644)
+}
+
+// Apply writes the mutant into dst, a copy of reference: each file it replaces
+// or edits is written there in full, as a student's submission would hold it.
+func (m *Mutant) Apply(reference, dst string) error {
+	edited, err := m.edited(reference)
+	if err != nil {
+		return err
+	}
+	for rel, text := range edited {
+		path := filepath.Join(dst, rel)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// edited maps each file the mutant changes, relative to reference, to its
+// text: the whole files as given, then the edits applied to the reference's.
+func (m *Mutant) edited(reference string) (map[string]string, error) {
+	edited := map[string]string{}
+	for _, f := range m.Files {
+		edited[filepath.FromSlash(f.Path)] = f.Content
+	}
+	for i, e := range m.Edits {
+		rel := filepath.FromSlash(e.File)
+		text, ok := edited[rel]
+		if !ok {
+			data, err := os.ReadFile(filepath.Join(reference, rel))
+			if err != nil {
+				return nil, fmt.Errorf("mutant %s, edit %d: %w", m.Name, i+1, err)
+			}
+			text = string(data)
+		}
+		if n := strings.Count(text, e.Find); n != 1 {
+			return nil, fmt.Errorf("mutant %s, edit %d: the find text occurs %d times in %s, want exactly once (has the reference changed?)", m.Name, i+1, n, e.File)
+		}
+		edited[rel] = strings.Replace(text, e.Find, e.Replace, 1)
+	}
+	return edited, nil
 }

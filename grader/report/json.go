@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 )
 
 // ErrSchemaVersion is wrapped by ReadJSON's error when a report is not SchemaVersion.
@@ -98,4 +99,18 @@ func (r *Report) checkStatuses() error {
 		}
 	}
 	return nil
+}
+
+// ReadJSONFile reads the report.json at path (see ReadJSON); errors name the file.
+func ReadJSONFile(path string) (*Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := ReadJSON(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
 }

@@ -20,7 +20,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	mdHeading(&b, r)
 	mdCompletion(&b, &r.Completion)
 	for i := range r.Cases {
-		mdCase(&b, &r.Cases[i])
+		mdCase(&b, &r.Cases[i], true)
 	}
 	mdFooter(&b, r)
 	if _, err := io.WriteString(w, b.String()); err != nil {
@@ -73,7 +73,9 @@ func mdCompletion(b *strings.Builder, c *Completion) {
 	fmt.Fprintf(b, "Completed artifacts: %s.\n\n", strings.Join(files, ", "))
 }
 
-func mdCase(b *strings.Builder, c *Case) {
+// mdCase writes a case's heading, problem, table and findings, and with details
+// a collapsed block per criterion that did not pass.
+func mdCase(b *strings.Builder, c *Case, details bool) {
 	fmt.Fprintf(b, "### %s: %s (%d/%d points)\n\n", mdCell(c.Slug), mdCell(c.Title), c.Points, c.MaxPoints)
 	if c.Problem != "" {
 		b.WriteString("**Problem:** the criteria of this case could not run, so they count as failed until this is fixed:\n\n")
@@ -102,7 +104,7 @@ func mdCase(b *strings.Builder, c *Case) {
 		b.WriteString("\n")
 	}
 	for i := range c.Criteria {
-		if cr := &c.Criteria[i]; cr.Status != Passed && !cr.Redacted {
+		if cr := &c.Criteria[i]; details && cr.Status != Passed && !cr.Redacted {
 			mdDetails(b, c, cr)
 		}
 	}

@@ -21,7 +21,8 @@ const (
 // Report is everything one run of the grader produced.
 type Report struct {
 	Schema      string     `json:"schema"`
-	Submission  string     `json:"submission"` // the graded directory, as given
+	Grader      string     `json:"grader,omitempty"` // which grader graded it: version and rubrics digest (version.Short)
+	Submission  string     `json:"submission"`       // the graded directory, as given
 	Seed        int64      `json:"seed"`
 	Instructor  bool       `json:"instructor"` // hidden evidence is shown only in instructor mode
 	StartedAt   time.Time  `json:"started_at"`

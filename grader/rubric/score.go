@@ -147,7 +147,7 @@ func (cr *Criterion) score(specs []SpecResult, opt ScoreOptions) report.Criterio
 
 // severity orders statuses: a criterion takes the most severe status among its specs,
 // and a passed spec outranks skipped ones.
-var severity = map[report.Status]int{report.Skipped: 0, report.Passed: 1, report.Error: 2, report.Failed: 3}
+var severity = map[report.Status]int{report.Passed: 0, report.Skipped: 1, report.Error: 2, report.Failed: 3}
 
 // status is a spec's status, with anything unknown counted as an error.
 func status(s SpecResult) report.Status {
@@ -158,9 +158,13 @@ func status(s SpecResult) report.Status {
 }
 
 // combine is a criterion's status: failed if any spec failed; else error if any
-// errored; else passed if any passed; else skipped.
+// errored; else skipped if any was not graded (a criterion is never passed on
+// part of its specs); else passed. Without specs it is skipped.
 func combine(specs []SpecResult) report.Status {
-	worst := report.Skipped
+	if len(specs) == 0 {
+		return report.Skipped
+	}
+	worst := report.Passed
 	for _, s := range specs {
 		if st := status(s); severity[st] > severity[worst] {
 			worst = st

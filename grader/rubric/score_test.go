@@ -44,8 +44,8 @@ func TestCriterionStatus(t *testing.T) {
 		{[]report.Status{E}, E},
 		{[]report.Status{S}, S},
 		{[]report.Status{S, S}, S},
-		{[]report.Status{P, S}, P},
-		{[]report.Status{S, P}, P},
+		{[]report.Status{P, S}, S}, // part of the criterion was not graded: never passed
+		{[]report.Status{S, P}, S},
 		{[]report.Status{P, F}, F},
 		{[]report.Status{F, P}, F},
 		{[]report.Status{P, E}, E},

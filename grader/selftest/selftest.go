@@ -65,8 +65,11 @@ func Criteria(slug string) ([]string, error) {
 
 // Targets lists the reference, the skeleton, every mutant, every harmless
 // variant and every broken submission of a case.
-// criteria is the case's criterion ids, in rubric order.
-func Targets(root, slug string, criteria []string) ([]Target, error) {
+func Targets(root, slug string) ([]Target, error) {
+	criteria, err := Criteria(slug)
+	if err != nil {
+		return nil, err
+	}
 	fixtures := filepath.Join(root, "fixtures", slug)
 	reference := filepath.Join(fixtures, "reference")
 	targets := []Target{{Name: slug + "/reference", Case: slug, From: reference}}
@@ -147,12 +150,7 @@ func Grade(grade, root string, t Target, seed int64) (*report.Report, error) {
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("grade %s: %v\n%s", strings.Join(args, " "), err, output.String())
 	}
-	f, err := os.Open(filepath.Join(out, "report.json"))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return report.ReadJSON(f)
+	return report.ReadJSONFile(filepath.Join(out, "report.json"))
 }
 
 // Verdicts maps each criterion id (and "artifact") of the target's case to its status.

@@ -1,6 +1,7 @@
 package selftest
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wirelab/wirelab/grader/engine"
+	"github.com/wirelab/wirelab/grader/release"
 	"github.com/wirelab/wirelab/grader/report"
 )
 
@@ -21,10 +23,8 @@ const root = "../.."
 func buildGrade(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "grade")
-	cmd := exec.Command("go", "build", "-o", bin, "./grader/cmd/grade")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build grade: %v\n%s", err, out)
+	if err := release.BuildGrade(context.Background(), root, bin, nil); err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -39,11 +39,7 @@ func TestFixtures(t *testing.T) {
 	abs, _ := filepath.Abs(root)
 	const seed = 20261125 // fixed, so that a failure here replays with `grade --seed`
 	for _, slug := range engine.Slugs() {
-		criteria, err := Criteria(slug)
-		if err != nil {
-			t.Fatal(err)
-		}
-		targets, err := Targets(abs, slug, criteria)
+		targets, err := Targets(abs, slug)
 		if err != nil {
 			t.Fatal(err)
 		}

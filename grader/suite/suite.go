@@ -10,6 +10,7 @@ package suite
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -21,7 +22,9 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
 
+	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/report"
+	"github.com/wirelab/wirelab/grader/sandbox"
 )
 
 // Event is one finished spec, as the child reports it to the grader.
@@ -69,6 +72,7 @@ func Run(label string, events io.Writer) error {
 		defer mu.Unlock()
 		enc.Encode(eventOf(r))
 	})
+	ginkgo.BeforeEach(skipWithoutSysctls)
 	gomega.RegisterFailHandler(ginkgo.Fail)
 	gomega.SetDefaultEventuallyTimeout(10 * time.Second)
 	gomega.SetDefaultEventuallyPollingInterval(5 * time.Millisecond)
@@ -150,4 +154,33 @@ func GraderFailf(format string, args ...any) {
 // Skipf marks the current spec as not graded, with the reason.
 func Skipf(format string, args ...any) {
 	ginkgo.Skip(fmt.Sprintf(format, args...), 1)
+}
+
+// NeedsSysctls labels the specs (or containers) whose verdict depends on the
+// case's sysctls (the case's Sysctls in the catalog). Where the sandbox could
+// not set them (a shared network namespace, as on Gradescope) those specs are
+// not graded, with the reason; every other spec still runs.
+const NeedsSysctls = "needs-case-sysctls"
+
+// SkipIfDenied marks the current spec as not graded when err says that this
+// machine gives the grader no network namespaces (lab.ErrNamespacesDenied):
+// the check needs one of its own, and cannot be judged without it.
+func SkipIfDenied(err error) {
+	if errors.Is(err, lab.ErrNamespacesDenied) {
+		ginkgo.Skip("not graded on this machine: this check builds a network namespace of its own, which "+
+			"this machine does not allow (a container without CAP_SYS_ADMIN, as on Gradescope); "+
+			"make grade or the course's GitHub workflow grades it", 1)
+	}
+}
+
+// skipWithoutSysctls, run before each spec, skips a spec labelled
+// NeedsSysctls when the sandbox could not set the case's sysctls.
+func skipWithoutSysctls() {
+	missing := sandbox.MissingSysctls()
+	if missing == "" || !slices.Contains(ginkgo.CurrentSpecReport().Labels(), NeedsSysctls) {
+		return
+	}
+	ginkgo.Skip("not graded on this machine: this check depends on kernel settings the grader sets in a network "+
+		"namespace of its own ("+missing+"), and this machine gives it none (a container, as on Gradescope); "+
+		"make grade or the course's GitHub workflow grades it", 1)
 }

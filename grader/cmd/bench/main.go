@@ -22,6 +22,7 @@ import (
 
 	"github.com/wirelab/wirelab/grader/engine"
 	"github.com/wirelab/wirelab/grader/lab"
+	"github.com/wirelab/wirelab/grader/release"
 	"github.com/wirelab/wirelab/grader/sandbox"
 	"github.com/wirelab/wirelab/grader/specs/backlog"
 )
@@ -76,8 +77,8 @@ func main() {
 func benchGrading(runs int) error {
 	grade := filepath.Join(os.TempDir(), fmt.Sprintf("wirelab-bench-grade-%d", os.Getpid()))
 	defer os.Remove(grade)
-	if out, err := exec.Command("go", "build", "-o", grade, "./grader/cmd/grade").CombinedOutput(); err != nil {
-		return fmt.Errorf("build grade: %v\n%s", err, out)
+	if err := release.BuildGrade(context.Background(), ".", grade, nil); err != nil {
+		return err
 	}
 	for _, slug := range engine.Slugs() {
 		fmt.Printf("grading case %s (median of %d runs)\n", slug, runs)

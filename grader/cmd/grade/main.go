@@ -23,6 +23,7 @@ import (
 	"github.com/wirelab/wirelab/grader/engine"
 	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/report"
+	"github.com/wirelab/wirelab/grader/version"
 )
 
 // The main goroutine keeps the main thread, so that no goroutine that enters
@@ -35,6 +36,12 @@ func main() {
 	}
 	if len(os.Args) >= 3 && os.Args[1] == lab.HelperCommand {
 		os.Exit(lab.RunHelper(os.Args[2:]))
+	}
+	if len(os.Args) >= 2 && os.Args[1] == batchCommand {
+		os.Exit(runBatch(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	if len(os.Args) == 3 && os.Args[1] == gradescopeFlag {
+		os.Exit(runGradescope(os.Args[2], os.Stdout, os.Stderr))
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -55,21 +62,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 		from       = flags.String("from", "", "with one --case: take that case's programs and artifact from `DIR` instead of skeletons/SLUG")
 		mutantDir  = flags.String("mutant", "", "with one --case: apply the mutant in `DIR` over --from (selftest and instructors)")
 		seedFlag   = flags.String("seed", "", "replay the randomized hidden parameters of an earlier run (`N`, printed in every report)")
-		outDir     = flags.String("out", "", "write report.json, junit.xml, report.md, classroom.json and gradescope.json into `DIR`")
+		outDir     = flags.String("out", "", "write report.json, junit.xml, report.md, classroom.json, gradescope.json and pr-comment.md into `DIR`")
 		failUnder  = flags.Float64("fail-under", -1, "exit 1 when the score is below `PERCENT` (for CI)")
 		instructor = flags.Bool("instructor", false, "show the evidence of hidden criteria")
 		color      = flags.String("color", "auto", "color the terminal output: auto, always or never")
 		quiet      = flags.Bool("quiet", false, "no progress lines, only the summary")
+		showVer    = flags.Bool("version", false, "print the grader's version, commit and rubrics digest, and exit")
+		sharedNet  = flags.Bool("shared-netns", false, "where no network namespace can be made (a container, as on Gradescope), grade in the grader's own: checks that need one are not graded")
 	)
 	flags.Var(&cases, "case", "grade only this case `SLUG` (repeatable); cases: "+strings.Join(engine.Slugs(), ", "))
 	flags.Usage = func() {
-		fmt.Fprintf(stderr, "usage: grade [flags] [DIR]\n\nGrades the submission rooted at DIR (default: the current directory).\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: grade [flags] [DIR]\n       grade batch [flags] DIR   (instructors: regrade a folder of submissions into gradebook.csv; grade batch -h)\n       grade --gradescope ROOT   (Gradescope's run_autograder: grades ROOT/submission into ROOT/results/results.json)\n\nGrades the submission rooted at DIR (default: the current directory).\n\nflags:\n")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	if *showVer {
+		fmt.Fprint(stdout, version.Long())
+		return 0
+	}
+	if *instructor && version.Student() {
+		fmt.Fprintln(stderr, "grade: --instructor is not available in the student build of the grader; hidden criteria stay hidden until the instructor grades them")
 		return 2
 	}
 	if flags.NArg() > 1 {
@@ -84,14 +101,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "grade: %s is not a submission: it has no go.mod (run grade from the root of your wirelab checkout, or give its path)\n", root)
 		return 2
 	}
-	seed := engine.NewSeed()
-	if *seedFlag != "" {
-		n, err := strconv.ParseInt(*seedFlag, 10, 64)
-		if err != nil || n < 0 {
-			fmt.Fprintf(stderr, "grade: --seed wants a non-negative whole number, got %q\n", *seedFlag)
-			return 2
-		}
-		seed = n
+	seed, err := seedOf(*seedFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "grade: %v\n", err)
+		return 2
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -105,7 +118,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "wirelab grade: seed %d\n", seed)
 	r, err := engine.Run(ctx, engine.Options{
 		Root: root, Cases: cases, From: *from, Mutant: *mutantDir, Seed: seed,
-		Instructor: *instructor, Executable: exe, Artifacts: artifactsDir(*outDir),
+		Instructor: *instructor, Executable: exe, Artifacts: artifactsDir(*outDir), SharedNetns: *sharedNet,
 		Progress: func(ev report.ProgressEvent) {
 			if !*quiet {
 				report.WriteProgress(stdout, ev, opt)
@@ -131,7 +144,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "grade: %v\n", err)
 			return 2
 		}
-		fmt.Fprintf(stdout, "reports written to %s (report.json, junit.xml, report.md, classroom.json, gradescope.json)\n", *outDir)
+		fmt.Fprintf(stdout, "reports written to %s (report.json, junit.xml, report.md, classroom.json, gradescope.json, pr-comment.md)\n", *outDir)
 	}
 	if os.Getenv("GITHUB_ACTIONS") == "true" {
 		if err := publishToGitHub(r, stdout, os.Getenv); err != nil {
@@ -144,6 +157,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// seedOf is the --seed flag's value, or a new seed when it was not given.
+func seedOf(flag string) (int64, error) {
+	if flag == "" {
+		return engine.NewSeed(), nil
+	}
+	n, err := strconv.ParseInt(flag, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("--seed wants a non-negative whole number, got %q", flag)
+	}
+	return n, nil
 }
 
 // writeFiles writes the report files into dir.
@@ -160,6 +185,9 @@ func writeFiles(dir string, r *report.Report) error {
 		{"report.md", report.WriteMarkdown},
 		{"classroom.json", report.WriteClassroom},
 		{"gradescope.json", report.WriteGradescope},
+		{"pr-comment.md", func(w io.Writer, r *report.Report) error {
+			return report.WritePRComment(w, r, fullReportPlace(os.Getenv), 0)
+		}},
 	}
 	for _, w := range writers {
 		f, err := os.Create(filepath.Join(dir, w.name))
@@ -175,6 +203,17 @@ func writeFiles(dir string, r *report.Report) error {
 		}
 	}
 	return nil
+}
+
+// fullReportPlace says where the full report is, for a pull request comment
+// too long to hold it: the workflow run (its summary and its artifact) in
+// GitHub Actions, else report.md beside the comment.
+func fullReportPlace(getenv func(string) string) string {
+	server, repo, run := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID")
+	if server == "" || repo == "" || run == "" {
+		return "report.md, written beside this comment"
+	}
+	return fmt.Sprintf("the summary of [this workflow run](%s/%s/actions/runs/%s) and its wirelab-reports artifact", server, repo, run)
 }
 
 // useColor decides whether to color the terminal output.

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wirelab/wirelab/grader/engine"
+	"github.com/wirelab/wirelab/grader/release"
 	"github.com/wirelab/wirelab/grader/report"
 	"github.com/wirelab/wirelab/grader/selftest"
 )
@@ -40,8 +42,8 @@ func run(runs int, only, match string, busy, broken bool, seed int64) error {
 	}
 	grade := filepath.Join(os.TempDir(), fmt.Sprintf("wirelab-stability-grade-%d", os.Getpid()))
 	defer os.Remove(grade)
-	if out, err := exec.Command("go", "build", "-o", grade, "./grader/cmd/grade").CombinedOutput(); err != nil {
-		return fmt.Errorf("build grade: %v\n%s", err, out)
+	if err := release.BuildGrade(context.Background(), root, grade, nil); err != nil {
+		return err
 	}
 	if busy {
 		burner := exec.Command("sh", "-c", "while :; do :; done")
@@ -60,7 +62,7 @@ func run(runs int, only, match string, busy, broken bool, seed int64) error {
 		if err != nil {
 			return err
 		}
-		targets, err := selftest.Targets(root, slug, criteria)
+		targets, err := selftest.Targets(root, slug)
 		if err != nil {
 			return err
 		}

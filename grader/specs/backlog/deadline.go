@@ -22,7 +22,7 @@ const requestDeadline = time.Second
 // pick-up; a deadline of 2 s or none at all is 1 s or more past the bound.
 const deadlineSlack = 600 * time.Millisecond
 
-var _ = Describe("01-backlog: the read deadline", Label(CaseLabel), func() {
+var _ = Describe("01-backlog: the read deadline", Label(CaseLabel, suite.NeedsSysctls), func() {
 	// Connections that never send must not hold the server: a read deadline
 	// closes them, without a reply, 1 s after they are picked up, on every path
 	// that reads (a worker, and whatever answers BUSY), and lets the others

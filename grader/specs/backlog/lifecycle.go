@@ -49,7 +49,7 @@ func repliesSeen(replies []string) (oks, busies int) {
 	return oks, busies
 }
 
-var _ = Describe("01-backlog: the server's life cycle", Label(CaseLabel), func() {
+var _ = Describe("01-backlog: the server's life cycle", Label(CaseLabel, suite.NeedsSysctls), func() {
 	// "The app logged nothing" is only evidence if the app counts: the stats
 	// line must match, number for number, what the clients saw, including the
 	// connections that were neither served nor shed (malformed, hung up,

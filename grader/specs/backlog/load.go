@@ -124,7 +124,7 @@ func requireAllAnswered(l load) {
 	}
 }
 
-var _ = Describe("01-backlog: under sustained load", Label(CaseLabel), func() {
+var _ = Describe("01-backlog: under sustained load", Label(CaseLabel, suite.NeedsSysctls), func() {
 	// 200 arrivals/s against 8 workers × 20 ms (capacity 400/s): a server with
 	// a fast accept path keeps up easily; one that serves inline manages 50/s,
 	// so its accept queue grows until it overflows or clients wait seconds.

@@ -11,7 +11,7 @@ import (
 	"github.com/wirelab/wirelab/grader/suite"
 )
 
-var _ = Describe("01-backlog: the kernel's accept queue", Label(CaseLabel), func() {
+var _ = Describe("01-backlog: the kernel's accept queue", Label(CaseLabel, suite.NeedsSysctls), func() {
 	// The backlog is the accept queue's limit. Go's net.Listen always asks for
 	// net.core.somaxconn, so a server that ignores -backlog shows somaxconn here.
 	// Every run asks for one backlog on each side of the two limits students

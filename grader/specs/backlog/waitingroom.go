@@ -41,7 +41,7 @@ func (s *server) requestRead(client net.Addr) bool {
 	return found && c.State == lab.Established && c.RecvQ == 0 && s.listener().RecvQ == 0
 }
 
-var _ = Describe("01-backlog: the waiting room", Label(CaseLabel), func() {
+var _ = Describe("01-backlog: the waiting room", Label(CaseLabel, suite.NeedsSysctls), func() {
 	// The bound as a count, not only as a latency: clients arrive one at a
 	// time, each taken off the accept queue before the next connects, so the
 	// order of arrival is the order of service. Exactly -workers are worked on

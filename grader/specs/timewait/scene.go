@@ -26,6 +26,7 @@ type scene struct {
 // program's back).
 func newScene(name string) *scene {
 	ns, err := lab.NewNetns(name)
+	suite.SkipIfDenied(err)
 	must(err)
 	s := &scene{ns: ns}
 	DeferCleanup(func() {
