@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/report"
 )
 
@@ -154,9 +155,9 @@ func runGrade(ctx context.Context, opt Options, submission, out string) error {
 	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, opt.GradeBinary, args...)
-	var tail bytes.Buffer
+	tail := lab.NewTailBuffer(4 << 10) // for the last line of a failure
 	cmd.Stdout = logFile
-	cmd.Stderr = io.MultiWriter(logFile, &tail)
+	cmd.Stderr = io.MultiWriter(logFile, tail)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second

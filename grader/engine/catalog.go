@@ -46,14 +46,10 @@ func Slugs() []string {
 func StudentImports() []string {
 	var out []string
 	for _, c := range catalog {
-		for _, p := range c.Imports {
-			if !slices.Contains(out, p) {
-				out = append(out, p)
-			}
-		}
+		out = append(out, c.Imports...)
 	}
 	slices.Sort(out)
-	return out
+	return slices.Compact(out)
 }
 
 // Known reports whether slug is a case of the catalog.

@@ -34,6 +34,8 @@ import (
 	"text/template"
 	"time"
 
+	"golang.org/x/mod/modfile"
+
 	"github.com/wirelab/wirelab/grader/engine"
 )
 
@@ -380,21 +382,21 @@ func goDirective(gomod string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for n, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "go "); ok {
-			return strings.TrimSpace(v), nil
-		} else if n > 50 {
-			break
-		}
+	f, err := modfile.ParseLax(gomod, data, nil)
+	if err != nil {
+		return "", fmt.Errorf("release: %w", err)
 	}
-	return "", fmt.Errorf("release: %s has no go directive", gomod)
+	if f.Go == nil {
+		return "", fmt.Errorf("release: %s has no go directive", gomod)
+	}
+	return f.Go.Version, nil
 }
 
 // studentModule writes dir/go.mod and dir/go.sum: a module of its own for the
 // student's programs, requiring (at this repository's versions) the modules of
 // the packages the briefs allow beyond the standard library, so that a student
-// can import them without go get. go mod tidy resolves them in a scratch copy
-// that imports each package once.
+// can import them without go get. go mod tidy completes go.sum in a scratch
+// copy that imports each package once.
 func studentModule(ctx context.Context, opt Options, goVersion, dir string) error {
 	imports := engine.StudentImports()
 	scratch, err := os.MkdirTemp("", "wirelab-student-module-")
@@ -403,15 +405,15 @@ func studentModule(ctx context.Context, opt Options, goVersion, dir string) erro
 	}
 	defer os.RemoveAll(scratch)
 	gomod := fmt.Sprintf("module %s\n\ngo %s\n", opt.Module, goVersion)
-	var pins []string
-	for _, imp := range imports {
-		list := exec.CommandContext(ctx, "go", "list", "-f", "{{.Module.Path}}@{{.Module.Version}}", imp)
+	if len(imports) > 0 {
+		// The modules that provide them, at the versions this repository uses.
+		list := exec.CommandContext(ctx, "go", append([]string{"list", "-f", "require {{.Module.Path}} {{.Module.Version}}"}, imports...)...)
 		list.Dir = opt.Repo
 		out, err := list.Output()
 		if err != nil {
-			return fmt.Errorf("release: which module provides %s: %v", imp, err)
+			return fmt.Errorf("release: which modules provide %v: %v", imports, err)
 		}
-		pins = append(pins, strings.TrimSpace(string(out)))
+		gomod += "\n" + string(out)
 	}
 	if err := os.WriteFile(filepath.Join(scratch, "go.mod"), []byte(gomod), 0o644); err != nil {
 		return err
@@ -425,18 +427,11 @@ func studentModule(ctx context.Context, opt Options, goVersion, dir string) erro
 	if err := os.WriteFile(filepath.Join(scratch, "imports.go"), []byte(src.String()), 0o644); err != nil {
 		return err
 	}
-	steps := [][]string{}
-	for _, pin := range pins {
-		steps = append(steps, []string{"mod", "edit", "-require=" + pin})
-	}
-	steps = append(steps, []string{"mod", "tidy"})
-	for _, args := range steps {
-		cmd := exec.CommandContext(ctx, "go", args...)
-		cmd.Dir = scratch
-		cmd.Env = append(os.Environ(), "GOFLAGS=", "GOTOOLCHAIN=local")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("release: go %s for the student module: %v\n%s", strings.Join(args, " "), err, out)
-		}
+	tidy := exec.CommandContext(ctx, "go", "mod", "tidy")
+	tidy.Dir = scratch
+	tidy.Env = append(os.Environ(), "GOFLAGS=", "GOTOOLCHAIN=local")
+	if out, err := tidy.CombinedOutput(); err != nil {
+		return fmt.Errorf("release: go mod tidy for the student module: %v\n%s", err, out)
 	}
 	for _, name := range []string{"go.mod", "go.sum"} {
 		data, err := os.ReadFile(filepath.Join(scratch, name))

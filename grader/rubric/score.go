@@ -146,7 +146,7 @@ func (cr *Criterion) score(specs []SpecResult, opt ScoreOptions) report.Criterio
 }
 
 // severity orders statuses: a criterion takes the most severe status among its specs,
-// and a passed spec outranks skipped ones.
+// and a skipped spec outranks passed ones.
 var severity = map[report.Status]int{report.Passed: 0, report.Skipped: 1, report.Error: 2, report.Failed: 3}
 
 // status is a spec's status, with anything unknown counted as an error.

@@ -71,15 +71,15 @@ const EnvMissingSysctls = "WIRELAB_MISSING_SYSCTLS"
 // process group so that it can be stopped with everything it started.
 func Command(mode Mode, path string, args ...string) *exec.Cmd {
 	cmd := exec.Command(path, args...)
-	cmd.Env = append(os.Environ(), EnvSandboxed+"=1")
+	sandboxed, clone := "1", uintptr(syscall.CLONE_NEWNET)
+	if mode == SharedNetns {
+		sandboxed, clone = "shared", 0
+	}
+	cmd.Env = append(os.Environ(), EnvSandboxed+"="+sandboxed)
 	attr := &syscall.SysProcAttr{
-		Cloneflags: syscall.CLONE_NEWNET,
+		Cloneflags: clone,
 		Pdeathsig:  syscall.SIGKILL,
 		Setpgid:    true,
-	}
-	if mode == SharedNetns {
-		cmd.Env = append(os.Environ(), EnvSandboxed+"=shared")
-		attr.Cloneflags = 0
 	}
 	if mode == UserNetns {
 		attr.Cloneflags |= syscall.CLONE_NEWUSER
