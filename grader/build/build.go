@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,14 @@ type CompileError struct {
 func (e *CompileError) Error() string {
 	return fmt.Sprintf("%s does not compile:\n%s", e.Program, e.Output)
 }
+
+// Env is what a student's build adds to the grader's environment:
+//   - no cgo: a program that uses no C is linked statically, so it runs in the
+//     jail, which holds no shared libraries (package jail), and no C compiler
+//     runs on flags a submission wrote (#cgo directives);
+//   - the local toolchain only: a go.mod or go.work that asks for another Go
+//     does not make the grader download and run it.
+var Env = []string{"CGO_ENABLED=0", "GOTOOLCHAIN=local"}
 
 // Options says how to build one program.
 type Options struct {
@@ -56,6 +65,7 @@ func Program(ctx context.Context, opt Options) error {
 	args = append(args, ".")
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir // the enclosing module is found from the program's own directory
+	cmd.Env = append(os.Environ(), Env...)
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	err = cmd.Run()

@@ -10,6 +10,7 @@ package engine
 import (
 	"slices"
 
+	"github.com/wirelab/wirelab/grader/jail"
 	"github.com/wirelab/wirelab/grader/specs/backlog"
 	"github.com/wirelab/wirelab/grader/specs/timewait"
 )
@@ -21,6 +22,15 @@ type caseDef struct {
 	Programs []string          // program directories under skeletons/<slug>/, built and handed to the specs
 	Sysctls  map[string]string // set inside the case's network namespace
 	Imports  []string          // packages outside the standard library the brief allows the student's programs
+	Limits   *jail.Limits      // what the case's programs may use; nil: jail.DefaultLimits
+}
+
+// limits are the case's limits.
+func (c caseDef) limits() jail.Limits {
+	if c.Limits != nil {
+		return *c.Limits
+	}
+	return jail.DefaultLimits
 }
 
 // catalog lists the cases in module order.

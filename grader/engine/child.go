@@ -16,8 +16,9 @@ const ChildCommand = "__sandbox-child"
 // eventsFD is the child's file descriptor for spec events (ExtraFiles[0]).
 const eventsFD = 3
 
-// RunChild is the sandbox child's whole life: prepare the namespace, run the
-// case's specs, stream their outcomes on fd 3. It returns the exit code.
+// RunChild is the sandbox child's whole life: prepare the namespaces and the
+// jail, run the case's specs, stream their outcomes on fd 3. It returns the
+// exit code.
 func RunChild(slug string) int {
 	def, ok := lookup(slug)
 	if !ok {
@@ -26,6 +27,10 @@ func RunChild(slug string) int {
 	}
 	if err := sandbox.Enter(def.Sysctls); err != nil {
 		fmt.Fprintf(os.Stderr, "sandbox child: %v\n", err)
+		return 3
+	}
+	if err := confine(def, os.Getenv(sandbox.EnvSandboxed) == "shared"); err != nil {
+		fmt.Fprintf(os.Stderr, "sandbox child: confine the student's programs: %v\n", err)
 		return 3
 	}
 	events := os.NewFile(eventsFD, "events")

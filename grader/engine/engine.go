@@ -13,6 +13,7 @@ import (
 
 	"github.com/wirelab/wirelab/grader/artifact"
 	"github.com/wirelab/wirelab/grader/build"
+	"github.com/wirelab/wirelab/grader/jail"
 	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/mutant"
 	"github.com/wirelab/wirelab/grader/report"
@@ -161,10 +162,15 @@ func loadCase(files fs.FS, slug string) (*rubric.Case, error) {
 // caseGrader grades one case.
 type caseGrader struct {
 	mode sandbox.Mode // how its sandbox child ran
-	opt  Options
-	def  caseDef
-	rub  *rubric.Case
-	work string // scratch directory of this case
+	// cgroup holds the case's programs (nil: none could be made, cgroupErr
+	// says why); breaches are the limits it enforced.
+	cgroup    *jail.Cgroup
+	cgroupErr error
+	breaches  jail.Breaches
+	opt       Options
+	def       caseDef
+	rub       *rubric.Case
+	work      string // scratch directory of this case
 }
 
 // sourceDir is where the case's programs and artifact are read from.

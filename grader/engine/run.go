@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wirelab/wirelab/grader/jail"
 	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/report"
 	"github.com/wirelab/wirelab/grader/rubric"
@@ -25,6 +26,16 @@ import (
 func (g *caseGrader) runSpecs(ctx context.Context) ([]rubric.SpecResult, string, report.Status) {
 	g.mode = sandbox.CurrentMode()
 	g.status("running %d checks in %s", len(g.rub.Criteria), g.mode)
+	cg, cgErr := g.caseCgroup(g.mode)
+	g.cgroup, g.cgroupErr = cg, cgErr
+	if cg != nil {
+		defer func() {
+			g.breaches = jail.ReadBreaches(cg.Dirs())
+			if err := cg.Remove(); err != nil {
+				g.status("%v", err)
+			}
+		}()
+	}
 	cmd, events, output, err := g.startChild(g.mode)
 	var unavailable *sandbox.UnavailableError
 	if errors.As(err, &unavailable) && g.opt.SharedNetns {
@@ -78,6 +89,9 @@ func (g *caseGrader) runSpecs(ctx context.Context) ([]rubric.SpecResult, string,
 func (g *caseGrader) startChild(mode sandbox.Mode) (*exec.Cmd, *os.File, *lab.TailBuffer, error) {
 	cmd := sandbox.Command(mode, g.opt.Executable, ChildCommand, g.def.Slug)
 	cmd.Env = append(cmd.Env, g.childEnv()...)
+	if g.cgroup != nil {
+		cmd.Env = append(cmd.Env, envCgroups+"="+strings.Join(g.cgroup.Dirs(), string(os.PathListSeparator)))
+	}
 	output := lab.NewTailBuffer(32 << 10)
 	cmd.Stdout, cmd.Stderr = output, output
 	events, eventsW, err := os.Pipe()

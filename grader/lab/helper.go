@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/wirelab/wirelab/grader/jail"
 )
 
 // HelperCommand is the hidden first argument that makes the grade binary act
@@ -54,6 +56,22 @@ func RunHelper(args []string) int {
 	return run(args[1:])
 }
 
+// MkdirShared makes a new temporary directory (as os.MkdirTemp does, in the
+// specs' scratch directory) that the student's programs may read: a spec puts
+// there the files it hands them (a /proc tree to parse). os.MkdirTemp's own
+// directories are private to the grader.
+func MkdirShared(pattern string) (string, error) {
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
+}
+
 // helperLinks holds one symbolic link per helper name to this executable: the
 // kernel names a process after the file it executed, so starting a helper
 // through its link makes its command name the helper's name.
@@ -74,8 +92,13 @@ func helperPath(name string) (string, error) {
 	helperLinks.Lock()
 	defer helperLinks.Unlock()
 	if helperLinks.dir == "" {
-		dir, err := os.MkdirTemp("", "wirelab-helpers-")
+		dir, err := MkdirShared("wirelab-helpers-")
 		if err != nil {
+			return "", fmt.Errorf("lab: helper %s: %w", name, err)
+		}
+		// A confined helper runs the grader's binary as the student's
+		// programs do theirs: it must be visible in their root.
+		if err := jail.Expose(exe); err != nil {
 			return "", fmt.Errorf("lab: helper %s: %w", name, err)
 		}
 		helperLinks.dir = dir

@@ -2,10 +2,13 @@ package lab
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/prometheus/procfs"
+
+	"github.com/wirelab/wirelab/grader/jail"
 )
 
 // Owner is a process that holds a socket open: one of its file descriptors
@@ -20,13 +23,23 @@ type Owner struct {
 // A socket shared by several processes (after fork) maps to the lowest pid.
 // Processes that exit while they are read are skipped. The map covers sockets
 // of every network namespace: look up the inodes of one table.
+//
+// With a jail active, the map holds what a confined program can see, which is
+// what the student's tool is held to: only the processes that run as the
+// jail's user, never the sandbox child itself (undumpable, its fd directory is
+// closed to them), so the specs' own sockets are unowned to them, as the
+// sockets of another user are to any unprivileged tool.
 func SocketOwners() (map[uint32]Owner, error) {
 	procs, err := procfs.AllProcs()
 	if err != nil {
 		return nil, fmt.Errorf("lab: listing processes: %w", err)
 	}
+	confined := jail.Active()
 	owners := map[uint32]Owner{}
 	for _, p := range procs {
+		if confined != nil && !runsAs(p, confined.UID) {
+			continue
+		}
 		targets, err := p.FileDescriptorTargets()
 		if err != nil {
 			continue // it exited, or it is not ours to read
@@ -49,6 +62,16 @@ func SocketOwners() (map[uint32]Owner, error) {
 		}
 	}
 	return owners, nil
+}
+
+// runsAs reports whether p is a process other than this one whose real user
+// is uid.
+func runsAs(p procfs.Proc, uid int) bool {
+	if p.PID == os.Getpid() {
+		return false
+	}
+	st, err := p.NewStatus()
+	return err == nil && st.UIDs[0] == uint64(uid)
 }
 
 // socketInode reads the inode of an fd link target "socket:[12345]".

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/wirelab/wirelab/grader/jail"
 )
 
 // Output bounds: a student program may print anything; we keep the tail.
@@ -33,6 +35,10 @@ type Process struct {
 	// (SIGTERM, SIGINT, SIGKILL, or Stop) while it runs.
 	asked atomic.Bool
 	ns    *Netns // the namespace it runs in; nil: the sandbox's own
+	// jail is the confinement it runs in (nil: none), and breaches the
+	// limits its cgroup had enforced before it started.
+	jail     *jail.Config
+	breaches jail.Breaches
 }
 
 // inNamespace runs f where the program's sockets are: on the thread of its
@@ -45,7 +51,9 @@ func (p *Process) inNamespace(f func() error) error {
 }
 
 // Start runs the program at path with args. The program inherits the sandbox's
-// network namespace. It is not waited for; use AwaitListening or Exited.
+// network namespace, and runs confined by the active jail (package jail): as
+// the sandbox child of a grading, always. Its environment is jail.Env, never
+// the grader's. It is not waited for; use AwaitListening or Exited.
 func Start(path string, args ...string) (*Process, error) {
 	p := &Process{
 		Name:   filepath.Base(path),
@@ -53,10 +61,24 @@ func Start(path string, args ...string) (*Process, error) {
 		stdout: NewTailBuffer(stdoutKeep),
 		stderr: NewTailBuffer(stderrKeep),
 		done:   make(chan struct{}),
+		jail:   jail.Active(),
+	}
+	p.cmd.Env = jail.Env()
+	if p.jail != nil {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("could not start %s: %w", p.Name, err)
+		}
+		argv, env, err := jail.Wrap(p.jail, exe, p.cmd.Args)
+		if err != nil {
+			return nil, fmt.Errorf("could not start %s: %w", p.Name, err)
+		}
+		p.cmd = exec.Command(argv[0], argv[1:]...)
+		p.cmd.Env = env
+		p.breaches = jail.ReadBreaches(p.jail.Cgroups)
 	}
 	p.cmd.Stdout = p.stdout
 	p.cmd.Stderr = p.stderr
-	p.cmd.Env = append(os.Environ(), "GOTRACEBACK=single")
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid:   true,            // signals go to the program and anything it started
 		Pdeathsig: syscall.SIGKILL, // never outlive the sandbox child
@@ -97,10 +119,50 @@ func (p *Process) ExitDescription() string {
 	if p.state == nil {
 		return fmt.Sprintf("could not be waited for: %v", p.err)
 	}
+	how := fmt.Sprintf("exited with status %d", p.state.ExitCode())
 	if ws, ok := p.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return fmt.Sprintf("was killed by signal %s", signalName(ws.Signal()))
+		how = fmt.Sprintf("was killed by signal %s", signalName(ws.Signal()))
 	}
-	return fmt.Sprintf("exited with status %d", p.state.ExitCode())
+	if limit := p.LimitReached(); limit != "" {
+		how += " (" + limit + ")"
+	}
+	return how
+}
+
+// LimitReached says, in the student's words, which of the grader's limits
+// the program ran into ("" for none): memory or processes (counted by the
+// case's cgroup since the program started), CPU time or file size (the signal
+// it got), or a launch refused for too many processes.
+func (p *Process) LimitReached() string {
+	if p.jail == nil || !p.HasExited() {
+		return ""
+	}
+	l := p.jail.Limits
+	var parts []string
+	if ws, ok := p.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		switch ws.Signal() {
+		case syscall.SIGXCPU:
+			parts = append(parts, fmt.Sprintf("it used more than %d s of CPU time", l.CPUSeconds))
+		case syscall.SIGXFSZ:
+			parts = append(parts, fmt.Sprintf("it wrote a file larger than %s", jail.Bytes(l.FileSize)))
+		case syscall.SIGKILL:
+			if !p.asked.Load() && p.cpuSeconds() >= float64(l.CPUSeconds) {
+				parts = append(parts, fmt.Sprintf("it used more than %d s of CPU time", l.CPUSeconds))
+			}
+		}
+	}
+	if b := jail.ReadBreaches(p.jail.Cgroups).Since(p.breaches).Describe(l); b != "" {
+		parts = append(parts, b)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// cpuSeconds is the CPU time the exited program used.
+func (p *Process) cpuSeconds() float64 {
+	if p.state == nil {
+		return 0
+	}
+	return (p.state.UserTime() + p.state.SystemTime()).Seconds()
 }
 
 // ExitedUnasked reports whether the program has exited although the grader

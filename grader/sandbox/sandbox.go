@@ -1,8 +1,10 @@
-// Package sandbox runs one case of the grader in a child process with a fresh
-// network namespace of its own: as root a plain network namespace, otherwise a
-// user namespace (uid 0 inside) plus a network namespace. Nothing the student's
-// programs do can reach the outside world, kernel counters start from zero,
-// and the namespace disappears with the child.
+// Package sandbox runs one case of the grader in a child process with fresh
+// network, mount and PID namespaces of its own: as root plain namespaces,
+// otherwise a user namespace (uid 0 inside) plus the others. Nothing the
+// student's programs do can reach the outside world, kernel counters start
+// from zero, the child's mounts (the jail its programs run in, see package
+// jail) are its own, and when the child ends the kernel ends every process
+// left in its PID namespace, however it was started.
 //
 // The parent side is Command; the child side is Enter, called first thing in
 // the re-executed grader.
@@ -15,12 +17,14 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Mode is how the child gets its network namespace.
@@ -71,7 +75,7 @@ const EnvMissingSysctls = "WIRELAB_MISSING_SYSCTLS"
 // process group so that it can be stopped with everything it started.
 func Command(mode Mode, path string, args ...string) *exec.Cmd {
 	cmd := exec.Command(path, args...)
-	sandboxed, clone := "1", uintptr(syscall.CLONE_NEWNET)
+	sandboxed, clone := "1", uintptr(syscall.CLONE_NEWNET|syscall.CLONE_NEWNS|syscall.CLONE_NEWPID)
 	if mode == SharedNetns {
 		sandboxed, clone = "shared", 0
 	}
@@ -122,10 +126,13 @@ func Start(mode Mode, cmd *exec.Cmd) error {
 	return fmt.Errorf("sandbox: start %s: %w", cmd.Path, err)
 }
 
-// Enter prepares the namespace from the inside: it checks that the grader made
-// it, brings loopback up (bind to 127.0.0.1 fails until lo is up), writes the
-// case's sysctls (per namespace: e.g. net.core.somaxconn) and raises the
-// open-file limit so that programs started from here inherit it.
+// Enter prepares the namespaces from the inside: it checks that the grader
+// made them, keeps its mounts from propagating out, mounts a /proc of its own
+// PID namespace, makes itself undumpable and deaf to signals from the
+// programs it starts (see guard), brings loopback up (bind to 127.0.0.1 fails
+// until lo is up), writes the case's sysctls (per namespace: e.g.
+// net.core.somaxconn) and raises the open-file limit so that programs started
+// from here inherit it.
 //
 // In SharedNetns mode loopback is expected up already, and a sysctl that
 // cannot be set is not an error: unless it already has the value, it is
@@ -134,6 +141,14 @@ func Enter(sysctls map[string]string) error {
 	shared := os.Getenv(EnvSandboxed) == "shared"
 	if os.Getenv(EnvSandboxed) != "1" && !shared {
 		return errors.New("sandbox: refusing to run specs outside a namespace made by the grader")
+	}
+	if !shared {
+		if err := privateMounts(); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	if err := guard(); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
 	}
 	if err := LinkUp("lo"); err != nil && !(shared && loopbackUp()) {
 		return fmt.Errorf("sandbox: %w", err)
@@ -156,6 +171,41 @@ func Enter(sysctls map[string]string) error {
 	}
 	os.Setenv(EnvMissingSysctls, strings.Join(missing, "; "))
 	return raiseOpenFileLimit()
+}
+
+// privateMounts keeps the child's mounts to itself and mounts /proc afresh,
+// so that the process IDs in it are those of the child's PID namespace (the
+// IDs the specs get from exec.Cmd).
+func privateMounts() error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make the mounts private: %w", err)
+	}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount /proc for the new PID namespace: %w", err)
+	}
+	return nil
+}
+
+// guard protects the child from the programs it starts. Undumpable, its
+// /proc/<pid> entries (root, environ, fd, mem) are closed to a process of the
+// same user without CAP_SYS_PTRACE, which matters where the student's
+// programs run as the grader's own user (the user-namespace mode). As the
+// PID namespace's init it receives only the signals it handles: it handles
+// the usual terminating ones and ignores them (a handler, not SIG_IGN, which
+// the programs it starts would inherit). The grader itself only ever sends
+// SIGKILL.
+func guard() error {
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("make the sandbox undumpable: %w", err)
+	}
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT,
+		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGPIPE)
+	go func() {
+		for range sigs {
+		}
+	}()
+	return nil
 }
 
 // MissingSysctls says which of the case's sysctls the sandbox could not set

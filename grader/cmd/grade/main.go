@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/wirelab/wirelab/grader/engine"
+	"github.com/wirelab/wirelab/grader/jail"
 	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/report"
 	"github.com/wirelab/wirelab/grader/version"
@@ -31,6 +32,9 @@ import (
 func init() { runtime.LockOSThread() }
 
 func main() {
+	if len(os.Args) >= 2 && os.Args[1] == jail.Command {
+		os.Exit(jail.Main(os.Args[2:]))
+	}
 	if len(os.Args) == 3 && os.Args[1] == engine.ChildCommand {
 		os.Exit(engine.RunChild(os.Args[2]))
 	}

@@ -69,7 +69,7 @@ var badFlags = [][]string{
 
 // writeTree writes tree into a fresh directory that is removed after the spec.
 func writeTree(tree procTree) string {
-	dir, err := os.MkdirTemp("", "wirelab-proc-")
+	dir, err := lab.MkdirShared("wirelab-proc-")
 	must(err)
 	DeferCleanup(func() { os.RemoveAll(dir) })
 	must(tree.write(dir))

@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/wirelab/wirelab/grader/jail"
+	"github.com/wirelab/wirelab/grader/lab"
+	"github.com/wirelab/wirelab/grader/sandbox"
+)
+
+// envCgroups hands the sandbox child the directories of the cgroup the
+// grader made for the case's programs (os.PathListSeparator between them).
+const envCgroups = "WIRELAB_CGROUPS"
+
+// confine, in the sandbox child, makes every program the specs start run
+// confined (package jail): in the child's own mount namespace it builds the
+// root the programs are chrooted into, holding the built programs and the
+// specs' scratch directory (the child's TMPDIR, where the specs write the files
+// they hand to the programs) read-only at their own paths. In the shared
+// network namespace (no mount namespace of its own) there is no root: the
+// programs still run as another user, with no capabilities, in a clean
+// environment, under limits.
+func confine(def caseDef, shared bool) error {
+	binDir := os.Getenv(lab.EnvBinDir)
+	if binDir == "" {
+		return fmt.Errorf("%s is not set", lab.EnvBinDir)
+	}
+	work := filepath.Dir(binDir)
+	scratch := filepath.Join(work, "scratch")
+	if err := os.MkdirAll(scratch, 0o755); err != nil {
+		return err
+	}
+	if err := os.Chmod(scratch, 0o755); err != nil {
+		return err
+	}
+	os.Setenv("TMPDIR", scratch)
+	userns := inUserNamespace()
+	cfg := &jail.Config{
+		UID: jail.StudentUID, GID: jail.StudentGID, NoRoot: userns,
+		Env: jail.Env(), Limits: def.limits(),
+	}
+	if userns {
+		cfg.UID, cfg.GID = 0, 0 // the only identity the namespace maps
+	}
+	if dirs := os.Getenv(envCgroups); dirs != "" {
+		cfg.Cgroups = filepath.SplitList(dirs)
+	}
+	var root *jail.Root
+	if !shared {
+		var err error
+		root, err = jail.BuildRoot(jail.RootOptions{
+			Dir: filepath.Join(work, "jail"), ReadOnly: []string{binDir, scratch},
+			Size: cfg.Limits.Disk, UID: cfg.UID, GID: cfg.GID,
+		})
+		if err != nil {
+			return err
+		}
+		cfg.Root, cfg.Dir = root.Dir, jail.Home
+	}
+	jail.Activate(cfg, root)
+	return nil
+}
+
+// inUserNamespace reports whether this process runs in a user namespace other
+// than the machine's own (whose uid_map maps every id to itself).
+func inUserNamespace() bool {
+	data, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	return strings.Join(strings.Fields(string(data)), " ") != "0 0 4294967295"
+}
+
+// caseCgroup makes the cgroup of the case's programs (nil and the reason when
+// there can be none: not root, no cgroup file system).
+func (g *caseGrader) caseCgroup(mode sandbox.Mode) (*jail.Cgroup, error) {
+	if mode == sandbox.UserNetns {
+		return nil, fmt.Errorf("the grader is not root")
+	}
+	return jail.NewCgroup(jail.CgroupName(g.def.Slug), g.def.limits())
+}
