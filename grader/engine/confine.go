@@ -48,10 +48,17 @@ func confine(def caseDef, shared bool) error {
 	if dirs := os.Getenv(envCgroups); dirs != "" {
 		cfg.Cgroups = filepath.SplitList(dirs)
 	}
-	var root *jail.Root
+	if shared && !userns {
+		// No root to hold the programs: the user they run as must be able to
+		// reach them where they are (traverse, not list, the work directory).
+		for _, dir := range []string{filepath.Dir(work), work} {
+			if err := os.Chmod(dir, 0o711); err != nil {
+				return err
+			}
+		}
+	}
 	if !shared {
-		var err error
-		root, err = jail.BuildRoot(jail.RootOptions{
+		root, err := jail.BuildRoot(jail.RootOptions{
 			Dir: filepath.Join(work, "jail"), ReadOnly: []string{binDir, scratch},
 			Size: cfg.Limits.Disk, UID: cfg.UID, GID: cfg.GID,
 		})
@@ -60,7 +67,7 @@ func confine(def caseDef, shared bool) error {
 		}
 		cfg.Root, cfg.Dir = root.Dir, jail.Home
 	}
-	jail.Activate(cfg, root)
+	jail.Activate(cfg)
 	return nil
 }
 
@@ -81,4 +88,26 @@ func (g *caseGrader) caseCgroup(mode sandbox.Mode) (*jail.Cgroup, error) {
 		return nil, fmt.Errorf("the grader is not root")
 	}
 	return jail.NewCgroup(jail.CgroupName(g.def.Slug), g.def.limits())
+}
+
+// confinement says, for the report's environment, how the case's programs
+// ran: as whom, and under which limits ("" when the case ran no program).
+func (g *caseGrader) confinement() string {
+	if !g.ran {
+		return ""
+	}
+	l := g.def.limits()
+	who := fmt.Sprintf("as uid %d with no capabilities, chrooted", jail.StudentUID)
+	switch g.mode {
+	case sandbox.UserNetns:
+		who = "as your own user with no capabilities, chrooted"
+	case sandbox.SharedNetns:
+		who = fmt.Sprintf("as uid %d with no capabilities, not chrooted (no mount namespace)", jail.StudentUID)
+	}
+	group := fmt.Sprintf("%s of memory and %d processes for all of them together (cgroup %s)", jail.Bytes(l.Memory), l.Processes, map[bool]string{true: "v2", false: "v1"}[g.cgroup != nil && g.cgroup.V2])
+	if g.cgroup == nil {
+		group = fmt.Sprintf("%s of address space per program (no cgroup: %v)", jail.Bytes(4*l.Memory), g.cgroupErr)
+	}
+	return fmt.Sprintf("student programs run %s, in a clean environment; limits: %s, %d open files, %s per file, %d s of CPU, %s of disk",
+		who, group, l.OpenFiles, jail.Bytes(l.FileSize), l.CPUSeconds, jail.Bytes(l.Disk))
 }

@@ -8,7 +8,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/wirelab/wirelab/grader/artifact"
@@ -42,6 +45,52 @@ type Options struct {
 
 // CaseTimeout bounds one case's sandbox child (scaled by WIRELAB_TIMEOUT_SCALE).
 const CaseTimeout = 4 * time.Minute
+
+// workPrefix starts the name of a grader's work directory:
+// wirelab-grade-<pid>-<random>, so that sweepWorkDirs can tell a dead
+// grader's.
+const workPrefix = "wirelab-grade-"
+
+// sweepWorkDirs removes the work directories of graders no longer running.
+func sweepWorkDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), workPrefix+"*"))
+	for _, dir := range dirs {
+		pidText, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), workPrefix), "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(dir)
+		}
+	}
+}
+
+// BudgetError is the cause of a grading stopped by its whole-run budget.
+type BudgetError struct{ Budget time.Duration }
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("the grading budget of %v (--budget) ran out", e.Budget)
+}
+
+// InterruptedError is the cause of a grading stopped by a signal.
+type InterruptedError struct{ Signal os.Signal }
+
+func (e *InterruptedError) Error() string {
+	return fmt.Sprintf("grading was interrupted (%v)", e.Signal)
+}
+
+// StopReason says why ctx ended, for a case that it left ungraded: its cause
+// (a BudgetError, an InterruptedError), else that grading was stopped.
+func StopReason(ctx context.Context) string {
+	cause := context.Cause(ctx)
+	var budget *BudgetError
+	var interrupted *InterruptedError
+	if errors.As(cause, &budget) || errors.As(cause, &interrupted) {
+		return cause.Error()
+	}
+	return "grading was stopped"
+}
 
 // NewSeed picks a seed for a run that was not given one.
 func NewSeed() int64 { return rand.Int64N(1 << 31) }
@@ -91,7 +140,8 @@ func Run(ctx context.Context, opt Options) (*report.Report, error) {
 		}
 		plan = append(plan, planned{def, rub})
 	}
-	work, err := os.MkdirTemp("", "wirelab-grade-")
+	sweepWorkDirs() // a grader killed with SIGKILL could not remove its own
+	work, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", workPrefix, os.Getpid()))
 	if err != nil {
 		return nil, err
 	}
@@ -107,12 +157,17 @@ func Run(ctx context.Context, opt Options) (*report.Report, error) {
 		StartedAt:  start.UTC().Truncate(time.Second),
 	}
 	modes := map[string]sandbox.Mode{}
+	jail.SweepCgroups() // a grader killed with SIGKILL could not remove its own
+	var confinement []string
 	for _, p := range plan {
 		g := &caseGrader{opt: opt, def: p.def, rub: p.rub, work: filepath.Join(work, p.def.Slug), mode: sandbox.CurrentMode()}
 		r.Cases = append(r.Cases, g.grade(ctx))
 		modes[p.def.Slug] = g.mode
+		if line := g.confinement(); line != "" && !slices.Contains(confinement, line) {
+			confinement = append(confinement, line)
+		}
 	}
-	r.Environment = environment(slugs, modes)
+	r.Environment = append(environment(slugs, modes), confinement...)
 	r.Completion = module.Evaluate(r.Cases)
 	r.Recompute()
 	r.Duration = report.SecondsOf(time.Since(start))
@@ -167,6 +222,7 @@ type caseGrader struct {
 	cgroup    *jail.Cgroup
 	cgroupErr error
 	breaches  jail.Breaches
+	ran       bool // its sandbox child was started
 	opt       Options
 	def       caseDef
 	rub       *rubric.Case
@@ -190,11 +246,20 @@ func (g *caseGrader) status(format string, args ...any) {
 
 func (g *caseGrader) grade(ctx context.Context) report.Case {
 	start := time.Now()
+	if ctx.Err() != nil {
+		return g.score(nil, g.checkArtifact(), "not graded: "+StopReason(ctx)+" before this case started", report.Skipped, start)
+	}
 	if err := os.MkdirAll(filepath.Join(g.work, "bin"), 0o755); err != nil {
 		return g.score(nil, nil, "the grader could not create its work directory: "+err.Error(), report.Error, start)
 	}
+	if problem := checkTree(g.opt.Root, g.sourceDir()); problem != "" {
+		return g.score(nil, nil, problem, report.Failed, start)
+	}
 	art := g.checkArtifact()
 	if problem, status := g.buildPrograms(ctx); problem != "" {
+		if ctx.Err() != nil {
+			problem, status = "not graded: "+StopReason(ctx)+" while its programs were being built", report.Skipped
+		}
 		return g.score(nil, art, problem, status, start)
 	}
 	results, problem, status := g.runSpecs(ctx)

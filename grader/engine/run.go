@@ -25,6 +25,7 @@ import (
 // the rest.
 func (g *caseGrader) runSpecs(ctx context.Context) ([]rubric.SpecResult, string, report.Status) {
 	g.mode = sandbox.CurrentMode()
+	g.ran = true
 	g.status("running %d checks in %s", len(g.rub.Criteria), g.mode)
 	cg, cgErr := g.caseCgroup(g.mode)
 	g.cgroup, g.cgroupErr = cg, cgErr
@@ -72,7 +73,9 @@ func (g *caseGrader) runSpecs(ctx context.Context) ([]rubric.SpecResult, string,
 	case <-ctx.Done():
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
-		problem = "grading was interrupted"
+		// The checks that finished keep their verdicts; the others are not
+		// graded, which is no fault of the student's.
+		return <-results, "not graded: " + StopReason(ctx) + " during this case", report.Skipped
 	}
 	got := <-results
 	if problem != "" {

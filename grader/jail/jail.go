@@ -82,12 +82,12 @@ type Limits struct {
 }
 
 // DefaultLimits are a case's limits unless its catalog entry says otherwise:
-// far above what a correct program of any case needs (case 05's process model
-// runs 50 Go processes of ~8 threads and ~8 MB each; case 01's server holds
-// 500 connections), far below what would hurt a 2-core, 24 GiB machine.
+// far above what a correct program of cases 01 and 03 needs (a server of ~20
+// threads holding 500 connections in a few tens of MB; a scene of a few
+// processes), far below what would hurt a 2-core, 24 GiB machine.
 var DefaultLimits = Limits{
 	Memory:     1 << 30,
-	Processes:  4096,
+	Processes:  1024,
 	OpenFiles:  16384,
 	FileSize:   256 << 20,
 	CPUSeconds: 300,
@@ -112,16 +112,15 @@ func Env() []string {
 // The configuration in force in this process (the sandbox child), if any.
 var active struct {
 	sync.Mutex
-	cfg  *Config
-	root *Root
+	cfg *Config
 }
 
-// Activate makes cfg (and the root it runs in, which may be nil) the
-// confinement of every program the lab starts from now on.
-func Activate(cfg *Config, root *Root) {
+// Activate makes cfg the confinement of every program the lab starts from
+// now on.
+func Activate(cfg *Config) {
 	active.Lock()
 	defer active.Unlock()
-	active.cfg, active.root = cfg, root
+	active.cfg = cfg
 }
 
 // Active returns the confinement in force, or nil when programs run
@@ -130,18 +129,6 @@ func Active() *Config {
 	active.Lock()
 	defer active.Unlock()
 	return active.cfg
-}
-
-// Expose makes path readable inside the active root at the same path, for a
-// program that must run from it (the lab's helpers are the grader binary
-// itself). Without an active root it does nothing.
-func Expose(path string) error {
-	active.Lock()
-	defer active.Unlock()
-	if active.root == nil {
-		return nil
-	}
-	return active.root.BindReadOnly(path)
 }
 
 // Wrap returns the argv and environment that start argv confined by cfg:
@@ -278,9 +265,10 @@ func dropBoundingSet() error {
 }
 
 // setLimits applies the per-process limits. With ownUser (the program runs as
-// StudentUID), Processes is also RLIMIT_NPROC, which counts a user's
-// processes machine-wide; in the user-namespace mode that user is the
-// student's own, with their whole session, so it is left to the cgroup. With
+// StudentUID), Processes is also RLIMIT_NPROC (twice over where the cgroup
+// counts them), which counts a user's processes machine-wide; in the
+// user-namespace mode that user is the student's own, with their whole
+// session, so it is left to the cgroup. With
 // noCgroup, Memory bounds each program's address space instead (four times
 // over: a Go program reserves more address space than it uses).
 func setLimits(l Limits, ownUser, noCgroup bool) error {
@@ -306,7 +294,13 @@ func setLimits(l Limits, ownUser, noCgroup bool) error {
 		}
 	}
 	if ownUser {
-		if err := set("RLIMIT_NPROC", unix.RLIMIT_NPROC, uint64(l.Processes)); err != nil {
+		// With a cgroup, its pids limit is the one that fires (and is counted);
+		// RLIMIT_NPROC is only the floor beneath it.
+		nproc := uint64(l.Processes)
+		if !noCgroup {
+			nproc *= 2
+		}
+		if err := set("RLIMIT_NPROC", unix.RLIMIT_NPROC, nproc); err != nil {
 			return err
 		}
 	}

@@ -167,3 +167,13 @@ func mounted(path string) bool {
 	}
 	return st.Mnt_id != parent.Mnt_id
 }
+
+// DiskFull reports whether the root at dir (its tmpfs, which is all the
+// confined programs may write) has less than 1 MiB left.
+func DiskFull(dir string) bool {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return false
+	}
+	return st.Bavail*uint64(st.Bsize) < 1<<20
+}

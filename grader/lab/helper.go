@@ -2,11 +2,14 @@ package lab
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/wirelab/wirelab/grader/jail"
 )
@@ -43,6 +46,10 @@ func RunHelper(args []string) int {
 		fmt.Fprintln(os.Stderr, "lab helper: no helper named")
 		return 2
 	}
+	// Started from an execute-only copy of the grader, the kernel made this
+	// process undumpable; the sockets it owns must be as visible to the
+	// student's tool as those of any process of the student's own user.
+	unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)
 	run, ok := helpers[args[0]]
 	if !ok {
 		names := make([]string, 0, len(helpers))
@@ -78,6 +85,33 @@ func MkdirShared(pattern string) (string, error) {
 var helperLinks struct {
 	sync.Mutex
 	dir string
+	exe string // what the links point to
+}
+
+// executeOnlyCopy copies the executable exe into dir with mode 0711: a
+// process of another user may execute it but not read it. (The kernel then
+// makes the helper undumpable; RunHelper makes it dumpable again, so that the
+// student's tool can read its fd directory like that of any process of its
+// own user.)
+func executeOnlyCopy(exe, dir string) (string, error) {
+	in, err := os.Open(exe)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	path := filepath.Join(dir, "wl-grader")
+	out, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o711)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return "", err
+	}
+	if err := out.Close(); err != nil {
+		return "", err
+	}
+	return path, os.Chmod(path, 0o711)
 }
 
 // helperPath returns the path of the link through which helper name starts.
@@ -96,13 +130,17 @@ func helperPath(name string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("lab: helper %s: %w", name, err)
 		}
-		// A confined helper runs the grader's binary as the student's
-		// programs do theirs: it must be visible in their root.
-		if err := jail.Expose(exe); err != nil {
-			return "", fmt.Errorf("lab: helper %s: %w", name, err)
+		if jail.Active() != nil {
+			// A confined helper runs as the student's programs do, in their
+			// root (the scratch directory is in it): from an execute-only
+			// copy of the grader, which they cannot read.
+			if exe, err = executeOnlyCopy(exe, dir); err != nil {
+				return "", fmt.Errorf("lab: helper %s: %w", name, err)
+			}
 		}
-		helperLinks.dir = dir
+		helperLinks.dir, helperLinks.exe = dir, exe
 	}
+	exe = helperLinks.exe
 	link := filepath.Join(helperLinks.dir, name)
 	if err := os.Symlink(exe, link); err != nil && !os.IsExist(err) {
 		return "", fmt.Errorf("lab: helper %s: %w", name, err)

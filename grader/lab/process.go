@@ -130,29 +130,32 @@ func (p *Process) ExitDescription() string {
 }
 
 // LimitReached says, in the student's words, which of the grader's limits
-// the program ran into ("" for none): memory or processes (counted by the
-// case's cgroup since the program started), CPU time or file size (the signal
-// it got), or a launch refused for too many processes.
+// the program ran into ("" for none): CPU time or file size (the signal that
+// ended it), memory or processes (counted by the case's cgroup since the
+// program started, so they may be another program's of the same
+// submission), or the disk the programs may write (full now).
 func (p *Process) LimitReached() string {
-	if p.jail == nil || !p.HasExited() {
+	if p.jail == nil {
 		return ""
 	}
 	l := p.jail.Limits
 	var parts []string
-	if ws, ok := p.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		switch ws.Signal() {
-		case syscall.SIGXCPU:
-			parts = append(parts, fmt.Sprintf("it used more than %d s of CPU time", l.CPUSeconds))
-		case syscall.SIGXFSZ:
-			parts = append(parts, fmt.Sprintf("it wrote a file larger than %s", jail.Bytes(l.FileSize)))
-		case syscall.SIGKILL:
-			if !p.asked.Load() && p.cpuSeconds() >= float64(l.CPUSeconds) {
+	if p.HasExited() && p.state != nil {
+		if ws, ok := p.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			switch {
+			case ws.Signal() == syscall.SIGXCPU,
+				ws.Signal() == syscall.SIGKILL && !p.asked.Load() && p.cpuSeconds() >= float64(l.CPUSeconds):
 				parts = append(parts, fmt.Sprintf("it used more than %d s of CPU time", l.CPUSeconds))
+			case ws.Signal() == syscall.SIGXFSZ:
+				parts = append(parts, fmt.Sprintf("it wrote a file larger than %s", jail.Bytes(l.FileSize)))
 			}
 		}
 	}
 	if b := jail.ReadBreaches(p.jail.Cgroups).Since(p.breaches).Describe(l); b != "" {
 		parts = append(parts, b)
+	}
+	if p.jail.Root != "" && jail.DiskFull(p.jail.Root) {
+		parts = append(parts, fmt.Sprintf("your programs filled the %s they may write (/tmp and their home directory)", jail.Bytes(l.Disk)))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -54,3 +54,17 @@ func (p *Process) AwaitStopped(ctx context.Context, timeout time.Duration) error
 		return st.State == "T", nil
 	})
 }
+
+// Dead reports whether the program has ended, even if it has not been reaped
+// yet (a zombie: the kernel killed it, its parent has not waited for it).
+func (p *Process) Dead() bool {
+	if p.HasExited() {
+		return true
+	}
+	proc, err := procfs.NewProc(p.Pid())
+	if err != nil {
+		return true
+	}
+	st, err := proc.Stat()
+	return err != nil || st.State == "Z" || st.State == "X"
+}

@@ -235,8 +235,11 @@ func (p *Process) awaitSocket(ctx context.Context, port uint16, timeout time.Dur
 			}
 			instead = fmt.Sprintf(kind.others, strings.Join(seen, ", "))
 		}
-		return &NotListeningError{Program: p.Name, Port: port, StillRunning: true, Log: p.LogEvidence(15),
-			Reason: fmt.Sprintf("no %s on port %d appeared within %v (it is still running; is it listening on the -addr it was given?%s)", kind.name, port, timeout, instead)}
+		reason := fmt.Sprintf("no %s on port %d appeared within %v (it is still running; is it listening on the -addr it was given?%s)", kind.name, port, timeout, instead)
+		if limit := p.LimitReached(); limit != "" {
+			reason += "; meanwhile " + limit
+		}
+		return &NotListeningError{Program: p.Name, Port: port, StillRunning: true, Log: p.LogEvidence(15), Reason: reason}
 	default:
 		return err
 	}

@@ -67,3 +67,30 @@ func TestAnnotationsAreOneCommandEach(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", lines[0], want)
 	}
 }
+
+func TestSuspendWorkflowCommandsFencesEverythingUntilResume(t *testing.T) {
+	var b strings.Builder
+	resume, err := SuspendWorkflowCommands(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.WriteString("::error::a student's forged annotation\n")
+	resume()
+	resume()
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("wrote %q, want the stop line, the student's line and one resume line", lines)
+	}
+	token, ok := strings.CutPrefix(lines[0], "::stop-commands::")
+	if !ok || len(token) < 32 {
+		t.Fatalf("first line %q, want ::stop-commands:: and a long token", lines[0])
+	}
+	if lines[2] != "::"+token+"::" {
+		t.Errorf("resume wrote %q, want ::%s::", lines[2], token)
+	}
+	var b2 strings.Builder
+	SuspendWorkflowCommands(&b2)
+	if strings.Contains(b2.String(), token) {
+		t.Error("two suspensions drew the same token")
+	}
+}

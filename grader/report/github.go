@@ -1,12 +1,15 @@
 package report
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // WriteAnnotations writes r as GitHub Actions workflow commands, which a pull request
@@ -119,3 +122,23 @@ var (
 
 func escapeData(s string) string     { return dataEscaper.Replace(strings.TrimRight(s, "\n")) }
 func escapeProperty(s string) string { return propertyEscaper.Replace(s) }
+
+// SuspendWorkflowCommands stops GitHub Actions from reading workflow commands
+// in what is written to w from now on, until resume is called: it writes
+// `::stop-commands::TOKEN` with a fresh random token, and resume writes
+// `::TOKEN::`. Evidence quotes what the student's programs printed, and a line
+// of it such as `::error::` or `::add-mask::` must stay a line of text; the
+// token cannot be guessed by a program that printed before it was drawn.
+// resume may be called more than once; only the first call writes.
+func SuspendWorkflowCommands(w io.Writer) (resume func(), err error) {
+	var raw [16]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, fmt.Errorf("report: draw a stop-commands token: %w", err)
+	}
+	token := "wirelab-" + hex.EncodeToString(raw[:])
+	if _, err := fmt.Fprintf(w, "::stop-commands::%s\n", token); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	var once sync.Once
+	return func() { once.Do(func() { fmt.Fprintf(w, "::%s::\n", token) }) }, nil
+}

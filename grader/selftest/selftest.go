@@ -36,7 +36,13 @@ type Target struct {
 	Because map[string]string
 	// ArtifactFails says whether the artifact must fail (the skeleton's template).
 	ArtifactFails bool
+	// Hostile marks a submission that attacks the grader (fixtures/hostile).
+	Hostile bool
 }
+
+// HostileDir holds, per case, the hostile submissions: edits of the skeleton
+// that attack the grader (fork bombs, daemons, forged CI outputs, ...).
+const HostileDir = "fixtures/hostile"
 
 // SkeletonFile declares, per case, which criteria the skeleton passes
 // (everything else, behaviour and artifact, it must fail).
@@ -125,6 +131,17 @@ func Targets(root, slug string) ([]Target, error) {
 		targets = append(targets, Target{
 			Name: slug + "/broken/" + m.Name, Case: slug, From: filepath.Join(root, "skeletons", slug), Mutant: m.Dir,
 			Fails: m.Fails, Because: m.Because, ArtifactFails: true,
+		})
+	}
+	// Hostile submissions: edits of the skeleton that attack the grader.
+	hostile, err := mutant.LoadAll(filepath.Join(root, HostileDir, slug))
+	if err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	for _, m := range hostile {
+		targets = append(targets, Target{
+			Name: slug + "/hostile/" + m.Name, Case: slug, From: filepath.Join(root, "skeletons", slug), Mutant: m.Dir,
+			Fails: m.Fails, Because: m.Because, ArtifactFails: true, Hostile: true,
 		})
 	}
 	return targets, nil

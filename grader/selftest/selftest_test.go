@@ -37,6 +37,10 @@ func TestFixtures(t *testing.T) {
 	}
 	grade := buildGrade(t)
 	abs, _ := filepath.Abs(root)
+	// Whatever the fixtures did (the hostile corpus included), the machine is
+	// as it was afterwards: no process, namespace, device, cgroup or temporary
+	// directory of a grading is left.
+	defer checkNothingLeft(t, snapshot(t))
 	const seed = 20261125 // fixed, so that a failure here replays with `grade --seed`
 	for _, slug := range engine.Slugs() {
 		targets, err := Targets(abs, slug)

@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/wirelab/wirelab/grader/lab"
+	"github.com/wirelab/wirelab/grader/report"
 	"github.com/wirelab/wirelab/grader/suite"
 )
 
@@ -17,8 +18,9 @@ import (
 // made in it: its socket table holds the scene and nothing else. Everything
 // in it ends with the spec.
 type scene struct {
-	ns    *lab.Netns
-	conns []net.Conn // the grader's ends, kept referenced until the spec ends
+	ns      *lab.Netns
+	conns   []net.Conn     // the grader's ends, kept referenced until the spec ends
+	helpers []*lab.Process // the lab's processes in the scene
 }
 
 // newScene makes a fresh namespace with the scene's ephemeral port range and
@@ -49,6 +51,7 @@ func newScene(name string) *scene {
 func (s *scene) startHelper(ctx SpecContext, name string, ports []uint16, args ...string) *lab.Process {
 	p, err := s.ns.StartHelper(name, args...)
 	must(err)
+	s.helpers = append(s.helpers, p)
 	DeferCleanup(func() { p.Stop(lab.Scaled(time.Second)) })
 	for _, port := range ports {
 		if err := p.AwaitListening(ctx, port, lab.Scaled(5*time.Second)); err != nil {
@@ -181,6 +184,23 @@ func (t truth) owner(so lab.Socket) lab.Owner {
 		return lab.Owner{}
 	}
 	return t.owners[so.Inode]
+}
+
+// helpersAlive fails the spec when one of the scene's helpers ended while
+// the student's program ran: they run as the student's user (so that the
+// tool can see their sockets), so the program could signal them, and a tool
+// that reads the table has no business doing so.
+func (s *scene) helpersAlive(ctx SpecContext, command, stderr string) {
+	for _, h := range s.helpers {
+		if !h.Dead() {
+			continue
+		}
+		h.AwaitExit(ctx, lab.Scaled(time.Second)) // dead, maybe not yet reaped
+		if h.ExitedUnasked() {
+			suite.Failf("while %s ran, the lab's peer %s (pid %d) %s: a tool that reads the socket table must not signal other processes (they run as your user so that your tool can see their sockets); its stderr: %q",
+				command, h.Name, h.Pid(), h.ExitDescription(), report.Clip(stderr, 300))
+		}
+	}
 }
 
 // stableAround checks that the table did not change while a program read it

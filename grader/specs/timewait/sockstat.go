@@ -105,6 +105,9 @@ func runSockstat(ctx SpecContext, s *scene, args ...string) sockstatRun {
 	sockstatHung = sockstatHung || !finished
 	p.Stop(lab.Scaled(time.Second))
 	r := sockstatRun{args: args, exit: -1, stdout: p.Stdout(), stderr: strings.Join(p.StderrTail(8), "\n"), elapsed: time.Since(start)}
+	if s != nil {
+		s.helpersAlive(ctx, r.command(), r.stderr)
+	}
 	if line, ok := p.Panic(); ok {
 		r.panic = line
 		r.stderr = p.LogEvidence(8)
