@@ -147,7 +147,10 @@ func runGrade(ctx context.Context, opt Options, submission, out string) error {
 		return err
 	}
 	defer logFile.Close()
-	args := []string{"--instructor", "--quiet", "--color", "never", "--seed", strconv.FormatInt(opt.Seed, 10), "--out", out}
+	// The grader's own budget ends before the time limit, so that a
+	// submission that takes too long still gets its report.
+	args := []string{"--instructor", "--quiet", "--color", "never", "--seed", strconv.FormatInt(opt.Seed, 10), "--out", out,
+		"--budget", (opt.Timeout * 9 / 10).String()}
 	for _, c := range opt.Cases {
 		args = append(args, "--case", c)
 	}

@@ -128,8 +128,9 @@ func TestGradescopeModeInAContainer(t *testing.T) {
 	t.Logf("graded in the container in %v", time.Since(start).Round(time.Second))
 
 	r := readReport(t, filepath.Join(ag, "results", "wirelab", "report.json"))
-	if len(r.Environment) != 1 || !strings.Contains(r.Environment[0], "each case runs in the grader's own network namespace") {
-		t.Errorf("the report does not say where the checks ran: %q", r.Environment)
+	if len(r.Environment) != 2 || !strings.Contains(r.Environment[0], "each case runs in the grader's own network namespace") ||
+		!strings.Contains(r.Environment[1], "student programs run as uid 65532 with no capabilities, not chrooted") {
+		t.Errorf("the report does not say where the checks ran and how the programs were confined: %q", r.Environment)
 	}
 	var graded, skipped []string
 	for _, c := range r.Cases {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/report"
@@ -28,6 +29,10 @@ const gradescopeTimeoutScale = "3"
 // ROOT/results/results.json. Whatever happens, results.json is written: a
 // submission that cannot be graded gets 0 points and the reason, which the
 // student sees.
+// gradescopeBudget is the grading budget under Gradescope, whose autograders
+// are ended after 10 minutes unless the assignment allows more.
+const gradescopeBudget = 8 * time.Minute
+
 func runGradescope(root string, stdout, stderr io.Writer) int {
 	results := filepath.Join(root, "results")
 	if err := os.MkdirAll(results, 0o755); err != nil {
@@ -44,7 +49,9 @@ func runGradescope(root string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(&log, err)
 	} else {
 		reports := filepath.Join(results, "wirelab")
-		code = run([]string{"--instructor", "--shared-netns", "--color", "never", "--out", reports, sub},
+		// Gradescope ends an autograder after 10 minutes by default, and a
+		// submission it ends gets 0 and no report: the budget ends first.
+		code = run([]string{"--instructor", "--shared-netns", "--color", "never", "--budget", gradescopeBudget.String(), "--out", reports, sub},
 			io.MultiWriter(stdout, &log), io.MultiWriter(stderr, &log))
 		if code == 0 {
 			if err := copyFile(filepath.Join(reports, "gradescope.json"), filepath.Join(results, "results.json")); err == nil {
