@@ -42,13 +42,18 @@ func confine(def caseDef, shared bool) error {
 		UID: jail.StudentUID, GID: jail.StudentGID, NoRoot: userns,
 		Env: jail.Env(), Limits: def.limits(),
 	}
-	if userns {
+	switch {
+	case userns:
 		cfg.UID, cfg.GID = 0, 0 // the only identity the namespace maps
+	case os.Geteuid() != 0:
+		// Unprivileged with no namespace at all (--shared-netns as a user):
+		// the programs keep the grader's identity, with no_new_privs.
+		cfg.UID, cfg.GID, cfg.Unprivileged = os.Geteuid(), os.Getegid(), true
 	}
 	if dirs := os.Getenv(envCgroups); dirs != "" {
 		cfg.Cgroups = filepath.SplitList(dirs)
 	}
-	if shared && !userns {
+	if shared && !userns && !cfg.Unprivileged {
 		// No root to hold the programs: the user they run as must be able to
 		// reach them where they are (traverse, not list, the work directory).
 		for _, dir := range []string{filepath.Dir(work), work} {

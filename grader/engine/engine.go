@@ -218,10 +218,9 @@ func loadCase(files fs.FS, slug string) (*rubric.Case, error) {
 type caseGrader struct {
 	mode sandbox.Mode // how its sandbox child ran
 	// cgroup holds the case's programs (nil: none could be made, cgroupErr
-	// says why); breaches are the limits it enforced.
+	// says why).
 	cgroup    *jail.Cgroup
 	cgroupErr error
-	breaches  jail.Breaches
 	ran       bool // its sandbox child was started
 	opt       Options
 	def       caseDef

@@ -31,7 +31,9 @@ func (g *caseGrader) runSpecs(ctx context.Context) ([]rubric.SpecResult, string,
 	g.cgroup, g.cgroupErr = cg, cgErr
 	if cg != nil {
 		defer func() {
-			g.breaches = jail.ReadBreaches(cg.Dirs())
+			if b := jail.ReadBreaches(cg.Dirs()).Describe(g.def.limits()); b != "" {
+				g.status("the grader's limits stopped some of your programs: %s", b)
+			}
 			if err := cg.Remove(); err != nil {
 				g.status("%v", err)
 			}

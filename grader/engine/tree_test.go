@@ -6,6 +6,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/wirelab/wirelab/grader/report"
 )
 
 // submission makes a submission root with one case directory holding a
@@ -90,5 +92,33 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A submission the grader refuses still gets a complete report: every
+// criterion of the case failed with the refusal, no program built or run, and
+// the interrupted-or-budget path is not taken.
+func TestRunRefusesASubmissionWithALinkOutside(t *testing.T) {
+	root, caseDir := submission(t)
+	must(t, os.Symlink("/etc/passwd", filepath.Join(caseDir, "server", "secret.go")))
+	r, err := Run(t.Context(), Options{Root: root, Cases: []string{"03-time-wait"}, Executable: "/nonexistent/grade"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.Cases[0]
+	if !strings.Contains(c.Problem, "secret.go is a symbolic link to /etc/passwd, outside your submission") {
+		t.Errorf("problem %q, want the refusal", c.Problem)
+	}
+	rub, err := Rubric("03-time-wait")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Criteria) != len(rub.Criteria) {
+		t.Errorf("%d criteria in the report, want all %d", len(c.Criteria), len(rub.Criteria))
+	}
+	for _, cr := range c.Criteria {
+		if cr.Status != report.Failed {
+			t.Errorf("%s is %s, want failed", cr.ID, cr.Status)
+		}
 	}
 }

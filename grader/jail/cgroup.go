@@ -42,6 +42,12 @@ func NewCgroup(name string, l Limits) (*Cgroup, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newCgroupAt(bases, v2, name, l)
+}
+
+// newCgroupAt makes the cgroup name under each of bases (one for v2; memory,
+// pids and maybe cpu for v1) and writes the limits.
+func newCgroupAt(bases []string, v2 bool, name string, l Limits) (*Cgroup, error) {
 	c := &Cgroup{Name: name, V2: v2}
 	for _, base := range bases {
 		dir := filepath.Join(base, name)

@@ -59,14 +59,17 @@ const Home = "/home/student"
 
 // Config is how one program is confined.
 type Config struct {
-	Root    string   `json:"root,omitempty"` // chroot directory; "" for none
-	UID     int      `json:"uid"`            // identity to run as (root mode)
-	GID     int      `json:"gid"`
-	NoRoot  bool     `json:"noroot,omitempty"` // keep uid 0 but let exec grant no capabilities (user-namespace mode)
-	Dir     string   `json:"dir,omitempty"`    // working directory (inside the root)
-	Env     []string `json:"env"`
-	Limits  Limits   `json:"limits"`
-	Cgroups []string `json:"cgroups,omitempty"` // cgroup directories to join
+	Root   string `json:"root,omitempty"` // chroot directory; "" for none
+	UID    int    `json:"uid"`            // identity to run as (root mode)
+	GID    int    `json:"gid"`
+	NoRoot bool   `json:"noroot,omitempty"` // keep uid 0 but let exec grant no capabilities (user-namespace mode)
+	// Unprivileged: the launcher has no capability to drop or identity to
+	// change (a grader run as a user, in no namespace): keep UID and GID.
+	Unprivileged bool     `json:"unprivileged,omitempty"`
+	Dir          string   `json:"dir,omitempty"` // working directory (inside the root)
+	Env          []string `json:"env"`
+	Limits       Limits   `json:"limits"`
+	Cgroups      []string `json:"cgroups,omitempty"` // cgroup directories to join
 }
 
 // Limits bound what the programs of one case may use. Memory and Processes
@@ -183,7 +186,7 @@ func Exec(cfg *Config, argv []string) error {
 			return err
 		}
 	}
-	if err := setLimits(cfg.Limits, !cfg.NoRoot, len(cfg.Cgroups) == 0); err != nil {
+	if err := setLimits(cfg.Limits, !cfg.NoRoot && !cfg.Unprivileged, len(cfg.Cgroups) == 0); err != nil {
 		return err
 	}
 	if cfg.Root != "" {
@@ -198,16 +201,22 @@ func Exec(cfg *Config, argv []string) error {
 	if err := unix.Chdir(dir); err != nil {
 		return fmt.Errorf("chdir %s: %w", dir, err)
 	}
-	if err := dropBoundingSet(); err != nil {
-		return err
-	}
-	if cfg.NoRoot {
+	switch {
+	case cfg.Unprivileged:
+		// Nothing to drop: no capability, and the grader's own identity.
+	case cfg.NoRoot:
+		if err := dropBoundingSet(); err != nil {
+			return err
+		}
 		bits := secbitNoRoot | secbitNoRootLocked | secbitNoSetuidFixup | secbitNoSetuidFixupLocked |
 			secbitNoCapAmbientRaise | secbitNoCapAmbientLocked
 		if err := unix.Prctl(unix.PR_SET_SECUREBITS, uintptr(bits), 0, 0, 0); err != nil {
 			return fmt.Errorf("set secure bits: %w", err)
 		}
-	} else {
+	default:
+		if err := dropBoundingSet(); err != nil {
+			return err
+		}
 		if err := setIdentity(cfg.UID, cfg.GID); err != nil {
 			return err
 		}
