@@ -79,9 +79,10 @@ func MkdirShared(pattern string) (string, error) {
 	return dir, nil
 }
 
-// helperLinks holds one symbolic link per helper name to this executable: the
-// kernel names a process after the file it executed, so starting a helper
-// through its link makes its command name the helper's name.
+// helperLinks holds one symbolic link per helper name to this executable (in
+// a jail, to its execute-only copy): the kernel names a process after the
+// file it executed, so starting a helper through its link makes its command
+// name the helper's name.
 var helperLinks struct {
 	sync.Mutex
 	dir string
