@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	}
 	code := sandbox.RunTests(m, map[string]string{"net.core.somaxconn": "4096"}, func(reason string) { noNetns = reason })
 	cleanupProgs()
+	if helperLinks.dir != "" { // the helpers' links, made in this process
+		os.RemoveAll(helperLinks.dir)
+	}
 	os.Exit(code)
 }
 
