@@ -87,7 +87,7 @@ func inUserNamespace() bool {
 }
 
 // caseCgroup makes the cgroup of the case's programs (nil and the reason when
-// there can be none: not root, no cgroup file system).
+// there can be none: not root, no cgroup file system); never nil and nil.
 func (g *caseGrader) caseCgroup(mode sandbox.Mode) (*jail.Cgroup, error) {
 	if mode == sandbox.UserNetns {
 		return nil, fmt.Errorf("the grader is not root")
@@ -98,8 +98,8 @@ func (g *caseGrader) caseCgroup(mode sandbox.Mode) (*jail.Cgroup, error) {
 // confinement says, for the report's environment, how the case's programs
 // ran: as whom, and under which limits ("" when the case ran no program).
 func (g *caseGrader) confinement() string {
-	if !g.ran {
-		return ""
+	if g.cgroup == nil && g.cgroupErr == nil {
+		return "" // runSpecs sets one of them: its sandbox never started
 	}
 	l := g.def.limits()
 	who := fmt.Sprintf("as uid %d with no capabilities, chrooted", jail.StudentUID)

@@ -9,9 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/wirelab/wirelab/grader/artifact"
@@ -55,12 +53,7 @@ const workPrefix = "wirelab-grade-"
 func sweepWorkDirs() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), workPrefix+"*"))
 	for _, dir := range dirs {
-		pidText, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), workPrefix), "-")
-		pid, err := strconv.Atoi(pidText)
-		if err != nil || pid <= 0 {
-			continue
-		}
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		if jail.OwnerGone(filepath.Base(dir), workPrefix) {
 			os.RemoveAll(dir)
 		}
 	}
@@ -221,7 +214,6 @@ type caseGrader struct {
 	// says why).
 	cgroup    *jail.Cgroup
 	cgroupErr error
-	ran       bool // its sandbox child was started
 	opt       Options
 	def       caseDef
 	rub       *rubric.Case

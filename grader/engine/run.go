@@ -25,11 +25,9 @@ import (
 // the rest.
 func (g *caseGrader) runSpecs(ctx context.Context) ([]rubric.SpecResult, string, report.Status) {
 	g.mode = sandbox.CurrentMode()
-	g.ran = true
 	g.status("running %d checks in %s", len(g.rub.Criteria), g.mode)
-	cg, cgErr := g.caseCgroup(g.mode)
-	g.cgroup, g.cgroupErr = cg, cgErr
-	if cg != nil {
+	g.cgroup, g.cgroupErr = g.caseCgroup(g.mode)
+	if cg := g.cgroup; cg != nil {
 		defer func() {
 			if b := jail.ReadBreaches(cg.Dirs()).Describe(g.def.limits()); b != "" {
 				g.status("the grader's limits stopped some of your programs: %s", b)

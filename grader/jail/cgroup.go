@@ -360,35 +360,25 @@ func enableControllers(dir string, ctls ...string) error {
 
 // SweepCgroups removes the cgroups of graders that are no longer running (a
 // grader killed with SIGKILL cannot remove its own), killing what is left in
-// them. It returns how many it removed.
-func SweepCgroups() int {
+// them.
+func SweepCgroups() {
 	bases, _, err := cgroupBases()
 	if err != nil {
-		return 0
+		return
 	}
-	removed := 0
 	for _, base := range bases {
 		entries, err := os.ReadDir(base)
 		if err != nil {
 			continue
 		}
 		for _, e := range entries {
-			rest, ok := strings.CutPrefix(e.Name(), cgroupPrefix)
-			if !ok || !e.IsDir() {
-				continue
-			}
-			pidText, _, _ := strings.Cut(rest, "-")
-			pid, err := strconv.Atoi(pidText)
-			if err != nil || processAlive(pid) {
+			if !e.IsDir() || !OwnerGone(e.Name(), cgroupPrefix) {
 				continue
 			}
 			c := &Cgroup{Name: e.Name(), dirs: []string{filepath.Join(base, e.Name())}}
-			if c.Remove() == nil {
-				removed++
-			}
+			c.Remove()
 		}
 	}
-	return removed
 }
 
 // CgroupName is the name of the cgroup of case slug for this grader.
@@ -396,7 +386,19 @@ func CgroupName(slug string) string {
 	return fmt.Sprintf("%s%d-%s", cgroupPrefix, os.Getpid(), slug)
 }
 
-func processAlive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
+// OwnerGone reports whether name is prefix, a process id and "-..." (the way
+// the grader names what it leaves on the machine while it runs: cgroups, its
+// work directory) and that process no longer runs, so what bears the name
+// was left by a grader killed before it could remove it.
+func OwnerGone(name, prefix string) bool {
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return false
+	}
+	pidText, _, _ := strings.Cut(rest, "-")
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }

@@ -47,12 +47,20 @@ func probe(t *testing.T) string {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if err := buildProbe(dir); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "probe")
+}
+
+// buildProbe builds testdata/probe, statically, into dir/probe.
+func buildProbe(dir string) error {
 	cmd := exec.Command("go", "build", "-buildvcs=false", "-o", filepath.Join(dir, "probe"), "./testdata/probe")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the probe: %v\n%s", err, out)
+		return fmt.Errorf("build the probe: %v\n%s", err, out)
 	}
-	return filepath.Join(dir, "probe")
+	return nil
 }
 
 // confined builds a root holding the probe and a cgroup with limits l, and
@@ -120,14 +128,7 @@ func TestConfinedProgramHasNoPrivilegeAndSeesOnlyItsRoot(t *testing.T) {
 	t.Setenv("GITHUB_OUTPUT", "/tmp/forge-me")
 	t.Setenv("GITHUB_TOKEN", "secret")
 	cfg := confined(t, prog, DefaultLimits)
-	stdout, stderr, err := launch(t, cfg, prog)
-	if err != nil {
-		t.Fatalf("probe: %v\nstderr: %s", err, stderr)
-	}
-	var r probeReport
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
-		t.Fatalf("probe said %q: %v", stdout, err)
-	}
+	r := runProbe(t, cfg, prog)
 	if r.UID != StudentUID || r.GID != StudentGID || len(r.Groups) != 0 {
 		t.Errorf("uid %d gid %d groups %v, want %d %d and none", r.UID, r.GID, r.Groups, StudentUID, StudentGID)
 	}
@@ -154,6 +155,20 @@ func TestConfinedProgramHasNoPrivilegeAndSeesOnlyItsRoot(t *testing.T) {
 		r.Processes != [2]uint64{2 * uint64(l.Processes), 2 * uint64(l.Processes)} {
 		t.Errorf("rlimits: open files %v, file size %v, processes %v; want %d, %d, %d (twice the cgroup's)", r.NoFile, r.FileSize, r.Processes, l.OpenFiles, l.FileSize, 2*l.Processes)
 	}
+}
+
+// runProbe runs the probe confined by cfg and decodes its report.
+func runProbe(t *testing.T, cfg *Config, prog string) probeReport {
+	t.Helper()
+	stdout, stderr, err := launch(t, cfg, prog)
+	if err != nil {
+		t.Fatalf("probe: %v\nstderr: %s", err, stderr)
+	}
+	var r probeReport
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("probe said %q: %v", stdout, err)
+	}
+	return r
 }
 
 // checkUnprivileged checks that the probe had no capability, could gain none,
@@ -233,10 +248,8 @@ func probeAsNobody() string {
 	}
 	defer os.RemoveAll(dir)
 	os.Chmod(dir, 0o755)
-	build := exec.Command("go", "build", "-buildvcs=false", "-o", filepath.Join(dir, "probe"), "./testdata/probe")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Sprintf("build the probe: %v\n%s", err, out)
+	if err := buildProbe(dir); err != nil {
+		return err.Error()
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -298,14 +311,7 @@ func TestUserNamespaceProbe(t *testing.T) {
 	}
 	t.Cleanup(func() { syscall.Unmount(root.Dir, syscall.MNT_DETACH) })
 	cfg := &Config{Root: root.Dir, NoRoot: true, Dir: Home, Env: Env(), Limits: DefaultLimits}
-	stdout, stderr, err := launch(t, cfg, prog)
-	if err != nil {
-		t.Fatalf("probe: %v\nstderr: %s", err, stderr)
-	}
-	var r probeReport
-	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
-		t.Fatalf("probe said %q: %v", stdout, err)
-	}
+	r := runProbe(t, cfg, prog)
 	if r.UID != 0 {
 		t.Errorf("uid %d inside the namespace, want 0 (the only identity it maps)", r.UID)
 	}

@@ -3,7 +3,6 @@ package selftest
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/wirelab/wirelab/grader/jail"
 	"github.com/wirelab/wirelab/grader/mutant"
+	"github.com/wirelab/wirelab/grader/release"
 	"github.com/wirelab/wirelab/grader/report"
 )
 
@@ -86,13 +86,13 @@ func gradeWith(t *testing.T, grade string, env []string, args ...string) string 
 	return string(out)
 }
 
-func fileSHA256(t *testing.T, path string) [32]byte {
+func fileSHA256(t *testing.T, path string) string {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	sum, err := release.FileSHA256(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sha256.Sum256(data)
+	return sum
 }
 
 // Under GitHub Actions, a program that prints workflow commands and tries to
