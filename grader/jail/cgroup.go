@@ -196,22 +196,20 @@ func (b Breaches) Since(earlier Breaches) Breaches {
 func (b Breaches) Describe(l Limits) string {
 	var parts []string
 	if b.OOMKills > 0 {
-		parts = append(parts, fmt.Sprintf("your programs used more than %s of memory together, and the kernel stopped %s of them (out of memory)", Bytes(l.Memory), plural(b.OOMKills, "one", "process")))
+		parts = append(parts, fmt.Sprintf("your programs used more than %s of memory together, and the kernel stopped %s of them (out of memory)", Bytes(l.Memory), count(b.OOMKills, "one", "processes")))
 	}
 	if b.ForksRefused > 0 {
-		parts = append(parts, fmt.Sprintf("your programs tried to run more than %d processes and threads at once; the kernel refused %s", l.Processes, plural(b.ForksRefused, "one", "new process or thread")))
+		parts = append(parts, fmt.Sprintf("your programs tried to run more than %d processes and threads at once; the kernel refused %s", l.Processes, count(b.ForksRefused, "one", "new processes or threads")))
 	}
 	return strings.Join(parts, "; ")
 }
 
-func plural(n int, one, noun string) string {
+// count says how many: one for 1, else the number and the plural.
+func count(n int, one, plural string) string {
 	if n == 1 {
 		return one
 	}
-	if strings.HasSuffix(noun, "ss") {
-		return fmt.Sprintf("%d %ses", n, noun)
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return fmt.Sprintf("%d %s", n, plural)
 }
 
 // Bytes renders a size the way a student reads it: "512 MiB", "1 GiB".

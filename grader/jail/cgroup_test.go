@@ -33,6 +33,9 @@ func TestReadBreachesOfBothVersions(t *testing.T) {
 	if d := got.Since(Breaches{ForksRefused: 5}).Describe(DefaultLimits); d != "your programs used more than 1 GiB of memory together, and the kernel stopped one of them (out of memory)" {
 		t.Errorf("Describe = %q", d)
 	}
+	if d := (Breaches{ForksRefused: 3}).Describe(DefaultLimits); d != "your programs tried to run more than 1024 processes and threads at once; the kernel refused 3 new processes or threads" {
+		t.Errorf("Describe = %q", d)
+	}
 	if d := ReadBreaches([]string{t.TempDir()}).Describe(DefaultLimits); d != "" {
 		t.Errorf("no counters: Describe = %q, want nothing", d)
 	}
