@@ -79,6 +79,49 @@ func MkdirShared(pattern string) (string, error) {
 	return dir, nil
 }
 
+// WritableDir is a directory the student's programs may write and the grader
+// reads: Path is its name as the programs see it (for their flags), Outside
+// as the grader opens it.
+type WritableDir struct {
+	Path    string
+	Outside string
+}
+
+// File names a file of the directory both ways.
+func (d WritableDir) File(name string) WritableDir {
+	return WritableDir{Path: filepath.Join(d.Path, name), Outside: filepath.Join(d.Outside, name)}
+}
+
+// MkdirWritable makes a new directory the student's programs may write (an
+// audit log, a state file): in the jail's own /tmp when they run chrooted,
+// which is also where it survives a program's restart; in the specs' scratch
+// directory otherwise. It goes when the case's sandbox does.
+func MkdirWritable(pattern string) (WritableDir, error) {
+	root := ""
+	if cfg := jail.Active(); cfg != nil {
+		root = cfg.Root
+	}
+	parent := os.TempDir()
+	if root != "" {
+		parent = filepath.Join(root, "tmp")
+	}
+	dir, err := os.MkdirTemp(parent, pattern)
+	if err != nil {
+		return WritableDir{}, err
+	}
+	// World-writable rather than chowned: in a user namespace the programs'
+	// user is the grader's own, as root it is jail.StudentUID.
+	if err := os.Chmod(dir, 0o777); err != nil {
+		os.RemoveAll(dir)
+		return WritableDir{}, err
+	}
+	inside := dir
+	if root != "" {
+		inside = "/" + strings.TrimPrefix(strings.TrimPrefix(dir, root), "/")
+	}
+	return WritableDir{Path: inside, Outside: dir}, nil
+}
+
 // helperLinks holds one symbolic link per helper name to this executable (in
 // a jail, to its execute-only copy): the kernel names a process after the
 // file it executed, so starting a helper through its link makes its command

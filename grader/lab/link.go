@@ -70,6 +70,7 @@ type link struct {
 	holding  []*held
 	shakes   handshakes
 	c        LinkCounters
+	marks    map[string]chan struct{} // barriers waiting for their marker
 }
 
 func newLink(w *Wire, dir Direction, in, out *os.File, mtu int) *link {
@@ -128,6 +129,9 @@ func (l *link) read() {
 		}
 		now := time.Now()
 		h, pkt := decodeVnetHdr(buf), buf[vnetHdrLen:n]
+		if l.barrierMark(pkt) {
+			continue
+		}
 		if l.forwardWhole(now, buf[:n], h, pkt) {
 			continue
 		}

@@ -75,9 +75,19 @@ func (ns *Netns) Do(f func() error) error {
 // Start starts a program inside the namespace (see the package-level Start).
 // The program's AwaitListening and AwaitBound look for its sockets here.
 func (ns *Netns) Start(path string, args ...string) (*Process, error) {
+	return ns.start(false, path, args)
+}
+
+// StartFed starts a program inside the namespace with a pipe to its stdin
+// (see the package-level StartFed).
+func (ns *Netns) StartFed(path string, args ...string) (*Process, error) {
+	return ns.start(true, path, args)
+}
+
+func (ns *Netns) start(fed bool, path string, args []string) (*Process, error) {
 	var p *Process
 	err := ns.Do(func() (err error) {
-		p, err = Start(path, args...)
+		p, err = startProcess(fed, path, args)
 		return err
 	})
 	if p != nil {
@@ -116,6 +126,15 @@ func (ns *Netns) UDPSockets() (s []UDPSocket, err error) {
 		return err
 	})
 	return s, err
+}
+
+// DestroyTCP ends the namespace's TCP connections on a local port (see DestroyTCP).
+func (ns *Netns) DestroyTCP(port uint16) (n int, err error) {
+	err = ns.Do(func() (err error) {
+		n, err = DestroyTCP(port)
+		return err
+	})
+	return n, err
 }
 
 // Close ends the namespace's thread. Stop the programs started in it first:

@@ -23,6 +23,10 @@ type Packet struct {
 	// (1-RTT) packet, which only follows a QUIC handshake; QUIC protects the
 	// rest of its header, but not the header form bit.
 	AfterHandshake bool
+	// Fragment: the packet is a piece of an IP datagram the sender cut to fit
+	// the MTU. Only the first piece holds the ports; the others match no
+	// port, and their Payload counts the bytes after the IP header.
+	Fragment bool
 }
 
 // IP protocol numbers.
@@ -76,6 +80,14 @@ func parsePacket(data []byte) Packet {
 	src := netip.AddrFrom4([4]byte(data[12:16]))
 	dst := netip.AddrFrom4([4]byte(data[16:20]))
 	l4 := data[ihl:total]
+	frag := binary.BigEndian.Uint16(data[6:8])
+	p.Fragment = frag&0x3fff != 0 // more fragments, or an offset
+	if frag&0x1fff != 0 {
+		p.Src = netip.AddrPortFrom(src, 0)
+		p.Dst = netip.AddrPortFrom(dst, 0)
+		p.Payload = len(l4)
+		return p
+	}
 	switch p.Proto {
 	case ProtoTCP:
 		if len(l4) < 20 {
@@ -104,6 +116,9 @@ func parsePacket(data []byte) Packet {
 
 // String describes the packet like tcpdump would, briefly.
 func (p Packet) String() string {
+	if p.Fragment && p.Src.Port() == 0 && p.Dst.Port() == 0 && p.Proto != 0 {
+		return fmt.Sprintf("IP fragment (proto %d) %v > %v, %d bytes", p.Proto, p.Src.Addr(), p.Dst.Addr(), p.Payload)
+	}
 	switch p.Proto {
 	case ProtoTCP:
 		return fmt.Sprintf("TCP %v > %v %v seq %d len %d", p.Src, p.Dst, p.Flags, p.Seq, p.Payload)

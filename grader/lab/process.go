@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,7 @@ type Process struct {
 	cmd    *exec.Cmd
 	stdout *TailBuffer
 	stderr *TailBuffer
+	stdin  io.WriteCloser // StartFed: the write end of the program's stdin
 	done   chan struct{}
 	state  *os.ProcessState
 	err    error
@@ -53,8 +55,15 @@ func (p *Process) inNamespace(f func() error) error {
 // Start runs the program at path with args. The program inherits the sandbox's
 // network namespace, and runs confined by the active jail (package jail): as
 // the sandbox child of a grading, always. Its environment is jail.Env, never
-// the grader's. It is not waited for; use AwaitListening or Exited.
-func Start(path string, args ...string) (*Process, error) {
+// the grader's. Its stdin is empty. It is not waited for; use AwaitListening
+// or Exited.
+func Start(path string, args ...string) (*Process, error) { return startProcess(false, path, args) }
+
+// StartFed is Start with a pipe to the program's stdin: write its input with
+// Input, and close it for the end of input.
+func StartFed(path string, args ...string) (*Process, error) { return startProcess(true, path, args) }
+
+func startProcess(fed bool, path string, args []string) (*Process, error) {
 	p := &Process{
 		Name:   filepath.Base(path),
 		cmd:    exec.Command(path, args...),
@@ -79,6 +88,13 @@ func Start(path string, args ...string) (*Process, error) {
 	}
 	p.cmd.Stdout = p.stdout
 	p.cmd.Stderr = p.stderr
+	if fed {
+		in, err := p.cmd.StdinPipe()
+		if err != nil {
+			return nil, fmt.Errorf("could not start %s: %w", p.Name, err)
+		}
+		p.stdin = in
+	}
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid:   true,            // signals go to the program and anything it started
 		Pdeathsig: syscall.SIGKILL, // never outlive the sandbox child
@@ -93,6 +109,11 @@ func Start(path string, args ...string) (*Process, error) {
 	}()
 	return p, nil
 }
+
+// Input is the write end of the program's stdin (StartFed; nil after Start).
+// A write blocks while the program does not read; it fails once the program
+// has exited.
+func (p *Process) Input() io.WriteCloser { return p.stdin }
 
 // Pid is the program's process id.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }

@@ -68,3 +68,35 @@ func (p *Process) Dead() bool {
 	st, err := proc.Stat()
 	return err != nil || st.State == "Z" || st.State == "X"
 }
+
+// AwaitQuiet waits until every thread of the program is asleep (state S) on
+// two looks in a row: it has handled what reached it and waits for more. A
+// spec calls it before it asks a program for a report (SIGTERM), after the
+// kernel shows nothing left in the program's sockets, so that the report
+// covers everything that was delivered.
+func (p *Process) AwaitQuiet(ctx context.Context, timeout time.Duration) error {
+	quiet := 0
+	return Await(ctx, timeout, func() (bool, error) {
+		if p.HasExited() {
+			return false, fmt.Errorf("%s %s", p.Name, p.ExitDescription())
+		}
+		threads, err := procfs.AllThreads(p.Pid())
+		if err != nil {
+			return false, err
+		}
+		asleep := true
+		for _, t := range threads {
+			st, err := t.Stat()
+			if err != nil || st.State != "S" {
+				asleep = false
+				break
+			}
+		}
+		if !asleep {
+			quiet = 0
+			return false, nil
+		}
+		quiet++
+		return quiet >= 2, nil
+	})
+}

@@ -2,7 +2,9 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -188,6 +190,13 @@ func (p *Process) AwaitBound(ctx context.Context, port uint16, timeout time.Dura
 	return p.awaitSocket(ctx, port, timeout, boundUDPSockets)
 }
 
+// AwaitServing is AwaitListening for a channel whose transport the student
+// chose: it waits until a TCP LISTEN socket or a bound UDP socket (QUIC, or
+// datagrams of their own) on port appears.
+func (p *Process) AwaitServing(ctx context.Context, port uint16, timeout time.Duration) error {
+	return p.awaitSocket(ctx, port, timeout, servingSockets)
+}
+
 // socketKind is what a program becomes ready with: a name for messages, how
 // to list the local addresses of such sockets in the current namespace, and
 // what to say when the program's port is not among them.
@@ -203,6 +212,14 @@ var (
 		" nothing in this network namespace listens at all", " something listens on %s instead"}
 	boundUDPSockets = socketKind{"UDP socket", udpAddrs,
 		" no UDP socket in this network namespace is bound at all", " UDP sockets are bound on %s instead"}
+	servingSockets = socketKind{"LISTEN socket or bound UDP socket", func() ([]netip.AddrPort, error) {
+		tcp, err := listeningAddrs()
+		if err != nil {
+			return nil, err
+		}
+		udp, err := udpAddrs()
+		return append(tcp, udp...), err
+	}, " nothing in this network namespace listens or is bound at all", " sockets listen or are bound on %s instead"}
 )
 
 // awaitSocket waits until a socket of kind on port appears, reading the
@@ -268,3 +285,28 @@ func udpAddrs() ([]netip.AddrPort, error) {
 }
 
 var errExited = fmt.Errorf("program exited")
+
+// DestroyTCP ends every IPv4 TCP connection of the current network namespace
+// whose local port is port (the listener stays), as `ss -K` does (inet_diag's
+// SOCK_DESTROY): the kernel forgets them at once, including the ones a
+// killed program left behind, the way a host that restarted would have. It
+// returns how many it ended.
+func DestroyTCP(port uint16) (int, error) {
+	socks, err := TCPSockets()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range socks {
+		if s.Local.Port() != port || s.State == Listen || s.State == TimeWait || s.V6 {
+			continue
+		}
+		local := net.TCPAddrFromAddrPort(s.Local)
+		remote := net.TCPAddrFromAddrPort(s.Remote)
+		if err := netlink.SocketDestroy(local, remote); err != nil && !errors.Is(err, unix.ENOENT) {
+			return n, fmt.Errorf("lab: destroy %v → %v: %w", s.Local, s.Remote, err)
+		}
+		n++
+	}
+	return n, nil
+}
