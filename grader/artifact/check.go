@@ -27,6 +27,7 @@ type checkFunc func(path string, content []byte) Result
 var registry = map[string]checkFunc{
 	"handshake-sequence": checkHandshakeSequence,
 	"close-states":       checkCloseStates,
+	"transport-decision": checkTransportDecision,
 }
 
 // Check runs the named check on an artifact file's content. path is for messages only.

@@ -13,6 +13,7 @@ import (
 	"github.com/wirelab/wirelab/grader/jail"
 	"github.com/wirelab/wirelab/grader/specs/backlog"
 	"github.com/wirelab/wirelab/grader/specs/timewait"
+	"github.com/wirelab/wirelab/grader/specs/udpmetrics"
 )
 
 // caseDef is what the engine knows about a case besides its rubric.
@@ -37,6 +38,8 @@ func (c caseDef) limits() jail.Limits {
 var catalog = []caseDef{
 	{Slug: "01-backlog", Label: backlog.CaseLabel, Programs: []string{"server"}, Sysctls: backlog.Sysctls,
 		Imports: []string{"golang.org/x/sys/unix"}},
+	{Slug: "02-udp-metrics", Label: udpmetrics.CaseLabel, Programs: []string{"agent", "collector"}, Sysctls: udpmetrics.Sysctls,
+		Imports: []string{"golang.org/x/sys/unix", "github.com/quic-go/quic-go"}},
 	{Slug: "03-time-wait", Label: timewait.CaseLabel, Programs: []string{"sockstat", "server", "client"}, Sysctls: timewait.Sysctls,
 		Imports: []string{"golang.org/x/sys/unix"}},
 }
