@@ -1,5 +1,5 @@
 // Package artifact reads the written artifacts of the case studies (Markdown files with
-// Mermaid diagrams) and checks them.
+// Mermaid diagrams or tables) and checks them.
 //
 // It is layered so that a new check reuses what exists:
 //
@@ -12,8 +12,9 @@
 //   - table.go reads GitHub-flavoured Markdown tables with their line numbers.
 //   - check.go is the registry the rubric's "check:" names resolve against, with what
 //     every check shares (TODO markers, an empty file); each check lives in its own file
-//     (handshake.go: case 01's handshake-sequence; closestates.go: case 03's close-states,
-//     with RFC 9293's state machine), with the words it recognises kept apart
+//     (handshake.go: case 01's handshake-sequence; transport.go: case 02's
+//     transport-decision, a table per message type; closestates.go: case 03's
+//     close-states, with RFC 9293's state machine), with the words it recognises kept apart
 //     (handshake_terms.go, closestates_terms.go, text.go).
 //
 // Findings are written for students: what is missing or wrong, where, and the concept of
