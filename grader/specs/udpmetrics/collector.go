@@ -2,6 +2,7 @@ package udpmetrics
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"syscall"
@@ -34,7 +35,7 @@ func newCollectorScene(ctx SpecContext, stream string) *collectorScene {
 	dir, err := lab.MkdirWritable("wl-audit-")
 	must(err)
 	c := startCollector(ctx, side{w.Server}, lab.ServerAddr, mport, aport, dir.File("audit.log").Path)
-	a := newGraderAgent(netipAddrPort(lab.ServerAddr, mport), stream)
+	a := newGraderAgent(netip.AddrPortFrom(lab.ServerAddr, mport), stream)
 	DeferCleanup(a.close)
 	return &collectorScene{w: w, c: c, agent: a, match: lab.Match{Proto: lab.ProtoUDP, DstPort: mport},
 		base: w.Counters(lab.ToServer).Packets}
@@ -367,7 +368,7 @@ var _ = Describe("02-udp-metrics: the receiver's own drops", Label(CaseLabel), f
 		must(err)
 		here := side{}
 		c := startCollector(ctx, here, loopback, mport, aport, dir.File("audit.log").Path, "-rcvbuf", fmt.Sprint(rcvbuf))
-		a := newGraderAgent(netipAddrPort(loopback, mport), "rcvbuf")
+		a := newGraderAgent(netip.AddrPortFrom(loopback, mport), "rcvbuf")
 		DeferCleanup(a.close)
 		warm := []datagram{a.batch(8), a.batch(8), a.batch(8)}
 		for _, d := range warm {

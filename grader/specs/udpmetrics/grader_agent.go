@@ -1,10 +1,12 @@
 package udpmetrics
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/wirelab/wirelab/grader/suite"
@@ -98,12 +100,8 @@ func rangesOf(ds []datagram) []seqRange {
 }
 
 func sortedByFirst(ds []datagram) []datagram {
-	out := append([]datagram(nil), ds...)
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].First < out[j-1].First; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	out := slices.Clone(ds)
+	slices.SortFunc(out, func(a, b datagram) int { return cmp.Compare(a.First, b.First) })
 	return out
 }
 
