@@ -17,12 +17,14 @@ import (
 // ends (after the programs the spec started, which stop first); when the spec
 // fails, the wire's events and counters become evidence and its capture is
 // kept as a pcap named in the evidence. Where this machine cannot make TUN
-// devices, the spec is reported skipped with the reason, never passed.
+// devices or network namespaces, the spec is reported not graded with the
+// reason, never passed.
 func Wire(opt lab.WireOptions) *lab.Wire {
 	w, err := lab.NewWire(opt)
 	if errors.Is(err, lab.ErrNoTUN) {
 		Skipf("not graded on this machine: this check needs the packet-level wire, which needs /dev/net/tun (%v); run the grader as root", err)
 	}
+	SkipIfDenied(err)
 	if err != nil {
 		ginkgo.Fail(fmt.Sprintf("the grader could not build its wire: %v", err), 1)
 	}
