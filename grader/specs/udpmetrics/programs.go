@@ -60,20 +60,6 @@ func (s side) udpSocket(port uint16) (lab.UDPSocket, bool) {
 	return lab.UDPSocket{}, false
 }
 
-// stopAtEnd stops p when the spec ends, and keeps its log as evidence when
-// the spec failed or the program ended on its own.
-func stopAtEnd(p *lab.Process, what string) {
-	DeferCleanup(func() {
-		if CurrentSpecReport().Failed() {
-			suite.Evidence(what+" log", "%s", p.LogEvidence(12))
-		}
-		if p.ExitedUnasked() && p.ExitCode() != 0 {
-			suite.Evidence(what+" exit", "the %s %s on its own during this check", what, p.ExitDescription())
-		}
-		p.Stop(lab.Scaled(2 * time.Second))
-	})
-}
-
 // studentCollector is the student's collector.
 type studentCollector struct {
 	*lab.Process
@@ -97,7 +83,7 @@ func (c *studentCollector) restart(ctx SpecContext) {
 	p, err := c.where.start(false, suite.Program("collector"), c.args...)
 	must(err)
 	c.Process = p
-	stopAtEnd(p, "collector")
+	suite.StopAtEnd(p, "collector")
 	if err := p.AwaitBound(ctx, c.metricsPort, lab.Scaled(readyTimeout)); err != nil {
 		suite.Failf("The collector (%s) never became ready: %v", strings.Join(c.args, " "), err)
 	}
@@ -246,7 +232,7 @@ func startAgent(addr netip.Addr, metricsPort, auditPort uint16, id uint32, extra
 	args := append([]string{"-collector", hostPort(addr, metricsPort), "-audit", hostPort(addr, auditPort), "-id", fmt.Sprint(id)}, extra...)
 	p, err := lab.StartFed(suite.Program("agent"), args...)
 	must(err)
-	stopAtEnd(p, "agent")
+	suite.StopAtEnd(p, "agent")
 	return &studentAgent{Process: p, in: bufio.NewWriterSize(p.Input(), 64<<10), args: args}
 }
 
