@@ -285,8 +285,10 @@ func ExportStudent(ctx context.Context, opt Options, sums map[string]string, dir
 	if err := emptyDir(dir); err != nil {
 		return err
 	}
+	// The catalog's cases only: a case still being written has a brief or a
+	// skeleton here before the grader knows it, and no student should get it.
 	for _, sub := range []string{"assignments", "skeletons"} {
-		if err := copyTree(filepath.Join(opt.Repo, sub), filepath.Join(dir, sub)); err != nil {
+		if err := copyTree(filepath.Join(opt.Repo, sub), filepath.Join(dir, sub), releasedPath); err != nil {
 			return err
 		}
 	}
@@ -348,8 +350,17 @@ func writeTemplates(dir string, data templateData) error {
 	})
 }
 
-// copyTree copies the regular files under src into dst.
-func copyTree(src, dst string) error {
+// releasedPath reports whether a path under assignments/ or skeletons/ goes
+// to students: a file at the top (assignments/README.md), or one under a
+// case the catalog knows.
+func releasedPath(rel string) bool {
+	first, _, nested := strings.Cut(filepath.ToSlash(rel), "/")
+	return !nested || engine.Known(first)
+}
+
+// copyTree copies the regular files under src that keep(their path relative
+// to src) accepts into dst.
+func copyTree(src, dst string, keep func(rel string) bool) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -358,7 +369,7 @@ func copyTree(src, dst string) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || !d.Type().IsRegular() {
+		if d.IsDir() || !d.Type().IsRegular() || !keep(rel) {
 			return nil
 		}
 		data, err := os.ReadFile(p)

@@ -90,6 +90,24 @@ func TestStudentRepositoryHasWhatAStudentNeeds(t *testing.T) {
 // never be in it: the grader's packages, the fixtures, the rubrics, tests, the
 // identifiers the hidden specs declare, and every line of a reference, a
 // variant, a mutant or a broken submission that the skeletons do not have too.
+// TestOnlyCatalogCasesAreReleased: a case being written (its brief or
+// skeleton already here, the grader not yet knowing it) stays out of the
+// student repository.
+func TestOnlyCatalogCasesAreReleased(t *testing.T) {
+	for rel, want := range map[string]bool{
+		"README.md":                    true,
+		"01-backlog/README.md":         true,
+		"03-time-wait/server/main.go":  true,
+		"99-in-progress/README.md":     false,
+		"99-in-progress/server/x.go":   false,
+		"01-backlog-draft/server/x.go": false,
+	} {
+		if got := releasedPath(rel); got != want {
+			t.Errorf("releasedPath(%q) = %v, want %v", rel, got, want)
+		}
+	}
+}
+
 func TestExportHidesTheAnswers(t *testing.T) {
 	for _, leak := range leaks(t, exportOnce(t)) {
 		t.Error(leak)
@@ -155,7 +173,13 @@ func leaks(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 
+	// Lines students have anyway: the skeletons', and those of the tooling the
+	// release ships by design (getgrader, the templates), where an idiom such
+	// as "defer resp.Body.Close()" gives no answer away.
 	skeletonLines := linesUnder(t, filepath.Join(repoRoot, "skeletons"))
+	for _, tool := range []string{"getgrader", "template", "gradescope"} {
+		maps.Copy(skeletonLines, linesUnder(t, filepath.Join(repoRoot, "grader", "release", tool)))
+	}
 	checked := 0
 	for _, sub := range []string{"reference", "variants", "mutants", "broken"} {
 		matches, _ := filepath.Glob(filepath.Join(repoRoot, "fixtures", "*", sub))
