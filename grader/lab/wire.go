@@ -184,6 +184,10 @@ func (w *Wire) setting(dir Direction, what string) {
 	w.record(WireEvent{At: time.Since(w.start), Dir: dir, Kind: SettingChanged, Rule: what})
 }
 
+// Started returns when the wire was made: a WireEvent's At counts from it,
+// so At plus Started is the event's time on the machine's clock.
+func (w *Wire) Started() time.Time { return w.start }
+
 // Counters returns one direction's counters.
 func (w *Wire) Counters(dir Direction) LinkCounters { return w.links[dir].snapshot() }
 
