@@ -229,6 +229,10 @@ func (s *summary) nextSteps() {
 	}
 	if n == 0 {
 		msg := "Nothing: every criterion that could be graded passed. Well done."
+		if !s.r.Completion.Met && len(s.r.Completion.Requirements) > 0 {
+			msg = "Nothing in what was graded: every criterion passed. Well done. The completion standard " +
+				"counts artifacts across cases: the lines above say which it still needs."
+		}
 		if hiddenFailures {
 			msg = "Nothing visible: the remaining failures are hidden criteria; their details appear after the due date."
 		}
