@@ -10,8 +10,10 @@ import (
 // WriteMarkdown writes r as one Markdown comment for a pull request: a heading with the
 // points and the percentage, the completion standard (what is met, what is missing), per
 // case a table (criterion | points | status | evidence) followed by the artifact's findings
-// and a <details> block per criterion that did not pass, with its full evidence and hint;
-// then the seed and how to replay the run. Redacted criteria show a note, never evidence.
+// and a <details> block per criterion that did not pass, with its full evidence and hint,
+// and per passed criterion that has evidence (what was measured, for the student to read
+// and to use in an artifact); then the seed and how to replay the run. Redacted criteria
+// show a note, never evidence.
 func WriteMarkdown(w io.Writer, r *Report) error {
 	if r == nil {
 		return errors.New("report: write Markdown: nil report")
@@ -104,13 +106,14 @@ func mdCase(b *strings.Builder, c *Case, details bool) {
 		b.WriteString("\n")
 	}
 	for i := range c.Criteria {
-		if cr := &c.Criteria[i]; details && cr.Status != Passed && !cr.Redacted {
+		if cr := &c.Criteria[i]; details && (cr.Status != Passed || len(cr.Evidence) > 0) && !cr.Redacted {
 			mdDetails(b, c, cr)
 		}
 	}
 }
 
-// mdDetails writes the collapsed block of a criterion that did not pass.
+// mdDetails writes the collapsed block of a criterion: its evidence, and for one
+// that failed its concept and hint.
 func mdDetails(b *strings.Builder, c *Case, cr *Criterion) {
 	fmt.Fprintf(b, "<details>\n<summary>%s: <code>%s</code> %s (%d/%d)</summary>\n\n",
 		cr.Status.label(), htmlText(cr.ID), htmlText(cr.Title), cr.Points, cr.MaxPoints)
