@@ -75,10 +75,15 @@ const (
 	Duplicate
 	// Reorder holds the packet back until HoldBack later packets have passed.
 	Reorder
+	// Mark lets the packet pass unchanged and records it as an event: a spec
+	// learns when a packet it cares about crossed (a retransmission). A mark
+	// never keeps another rule from acting on the same packet, and records
+	// nothing when another rule drops it.
+	Mark
 )
 
 func (a Action) String() string {
-	return [...]string{"drop", "duplicate", "reorder"}[a]
+	return [...]string{"drop", "duplicate", "reorder", "mark"}[a]
 }
 
 // Rule acts on some of the packets that match it, chosen by their 1-based
@@ -109,6 +114,9 @@ func DropRandom(m Match, p float64, seed uint64) Rule {
 
 // DuplicateNth sends the nth matching packet twice.
 func DuplicateNth(m Match, n int) Rule { return Rule{Match: m, Action: Duplicate, Nth: []int{n}} }
+
+// MarkAll records every packet that matches m as an event, and lets it pass.
+func MarkAll(m Match) Rule { return Rule{Match: m, Action: Mark} }
 
 // ReorderNth holds the nth matching packet back until k later packets have passed.
 func ReorderNth(m Match, n, k int) Rule {

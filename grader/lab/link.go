@@ -198,14 +198,25 @@ func (l *link) handle(now time.Time, data []byte) {
 	l.shakes.mark(&pkt)
 	var acting *ruleState
 	var actingIndex int
+	var marks []WireEvent
 	for _, r := range l.rules { // every rule counts its matches
-		if chosen, matchIndex := r.choose(pkt); chosen && acting == nil {
+		chosen, matchIndex := r.choose(pkt)
+		switch {
+		case chosen && r.Action == Mark:
+			marks = append(marks, WireEvent{At: now.Sub(l.wire.start), Dir: l.dir, Kind: RuleActed, Index: l.index,
+				MatchIndex: matchIndex, Action: Mark, Rule: r.Rule.String(), Packet: pkt.String(), Seq: pkt.Seq})
+		case chosen && acting == nil:
 			acting, actingIndex = r, matchIndex
+		}
+	}
+	if acting == nil || acting.Action != Drop { // a mark records a packet that goes on
+		for _, e := range marks {
+			l.wire.record(e)
 		}
 	}
 	if r := acting; r != nil {
 		l.wire.record(WireEvent{At: now.Sub(l.wire.start), Dir: l.dir, Kind: RuleActed, Index: l.index,
-			MatchIndex: actingIndex, Action: r.Action, Rule: r.Rule.String(), Packet: pkt.String()})
+			MatchIndex: actingIndex, Action: r.Action, Rule: r.Rule.String(), Packet: pkt.String(), Seq: pkt.Seq})
 		switch r.Action {
 		case Drop:
 			l.c.Dropped++

@@ -95,6 +95,7 @@ type WireEvent struct {
 	Action     Action // RuleActed: what the rule did
 	Rule       string // the rule that acted, why the queue was full, or the new setting
 	Packet     string // the packet (not for SettingChanged)
+	Seq        uint32 // TCP: the packet's sequence number (RuleActed)
 }
 
 func (e WireEvent) String() string {

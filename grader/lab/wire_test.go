@@ -494,3 +494,59 @@ func TestProgramsOnTheServerSideAreObservedThere(t *testing.T) {
 		t.Errorf("waiting on the wrong port: %v", err)
 	}
 }
+
+// TestWireMarksTheRetransmission: a mark rule records the segments that pass,
+// so the retransmission of a dropped segment is found by its sequence number,
+// after the drop; the mark, installed first, does not keep the drop from acting.
+func TestWireMarksTheRetransmission(t *testing.T) {
+	w := newTestWire(t, WireOptions{})
+	ln, _ := listenServer(t, w, "tcp")
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	data := Match{Proto: ProtoTCP, SrcPort: port, MinPayload: 1}
+	w.Add(ToClient, MarkAll(data))
+	n := 3 + rand.N(10)
+	w.Add(ToClient, DropNth(data, n))
+	const chunks, size = 20, 1000
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for range chunks { // paced: one segment per write
+			c.Write(make([]byte, size))
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if got, err := io.ReadAll(c); err != nil || len(got) != chunks*size {
+		t.Fatalf("read %d bytes (%v), want %d", len(got), err, chunks*size)
+	}
+	var drops, retransmissions []WireEvent
+	marked := 0
+	for _, e := range w.PacketEvents() {
+		switch e.Action {
+		case Drop:
+			drops = append(drops, e)
+		case Mark:
+			marked++
+			if len(drops) == 1 && e.Seq == drops[0].Seq {
+				retransmissions = append(retransmissions, e)
+			}
+		}
+	}
+	if len(drops) != 1 || drops[0].MatchIndex != n {
+		t.Fatalf("drops %v, want one drop of match #%d", drops, n)
+	}
+	if len(retransmissions) != 1 || retransmissions[0].At <= drops[0].At {
+		t.Errorf("segments marked with the dropped sequence number %d after the drop: %v, want exactly one (its retransmission)", drops[0].Seq, retransmissions)
+	}
+	if sent := int(w.Counters(ToClient).Packets); marked == 0 || marked >= sent {
+		t.Errorf("%d of %d packets marked: want every data segment but the dropped one, and no bare ACK", marked, sent)
+	}
+}
