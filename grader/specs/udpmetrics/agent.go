@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/wirelab/wirelab/grader/lab"
+	"github.com/wirelab/wirelab/grader/report"
 	"github.com/wirelab/wirelab/grader/suite"
 )
 
@@ -133,14 +134,7 @@ func looksLikeText(b []byte) string {
 			return ""
 		}
 	}
-	return fmt.Sprintf(" It is text (%q): the brief's format is binary, a header of numbers, then each metric's name and float64.", truncate(string(b), 60))
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
+	return fmt.Sprintf(" It is text (%q): the brief's format is binary, a header of numbers, then each metric's name and float64.", report.Clip(string(b), 60))
 }
 
 // datagramSizes summarizes the payload sizes of what arrived.
