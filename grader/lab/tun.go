@@ -14,10 +14,11 @@ import (
 
 // tunConfig describes one end of the wire: a TUN device in a namespace.
 type tunConfig struct {
-	name   string
-	mtu    int
-	local  net.IP    // this end's address (/32)
-	remote net.IPNet // what is reached through the device
+	name     string
+	mtu      int
+	local    net.IP    // this end's address (/32)
+	remote   net.IPNet // what is reached through the device
+	initCwnd int       // the route's initcwnd; 0 for the kernel's default
 }
 
 // openTUN creates a TUN device (IFF_TUN|IFF_NO_PI: raw IP packets, each behind
@@ -81,5 +82,6 @@ func configureTUN(cfg tunConfig) error {
 		return err
 	}
 	remote := cfg.remote
-	return netlink.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Dst: &remote, Src: cfg.local, Scope: netlink.SCOPE_LINK})
+	return netlink.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Dst: &remote, Src: cfg.local, Scope: netlink.SCOPE_LINK,
+		InitCwnd: cfg.initCwnd})
 }

@@ -44,6 +44,12 @@ var (
 type WireOptions struct {
 	MTU          int // default 1500
 	CaptureLimit int // bytes of pcap kept; default 16 MiB
+	// InitCwnd, when set, is the initial congestion window (in segments) of
+	// TCP connections across the wire, both ways (the routes' initcwnd):
+	// with the kernel's 10, a connection's first round trips are limited by
+	// slow start, which holds back small paced writes a spec may want to see
+	// arrive on their own.
+	InitCwnd int
 }
 
 // Wire joins the calling namespace (the client side) to a fresh namespace
@@ -122,14 +128,14 @@ func NewWire(opt WireOptions) (*Wire, error) {
 		return nil, err
 	}
 	w := &Wire{Server: server, start: time.Now(), cap: newCapture(opt.CaptureLimit)}
-	clientTUN, err := openTUN(tunConfig{name: "wlc0", mtu: opt.MTU, local: ClientAddr.AsSlice(), remote: serverNet})
+	clientTUN, err := openTUN(tunConfig{name: "wlc0", mtu: opt.MTU, local: ClientAddr.AsSlice(), remote: serverNet, initCwnd: opt.InitCwnd})
 	if err != nil {
 		server.Close()
 		return nil, fmt.Errorf("lab: wire: %w", err)
 	}
 	var serverTUN *os.File
 	err = server.Do(func() (err error) {
-		serverTUN, err = openTUN(tunConfig{name: "wls0", mtu: opt.MTU, local: ServerAddr.AsSlice(), remote: clientNet})
+		serverTUN, err = openTUN(tunConfig{name: "wls0", mtu: opt.MTU, local: ServerAddr.AsSlice(), remote: clientNet, initCwnd: opt.InitCwnd})
 		return err
 	})
 	if err != nil {

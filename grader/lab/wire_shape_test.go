@@ -146,3 +146,54 @@ func TestWireFullQueueDropsAreEvidence(t *testing.T) {
 		t.Errorf("%d queue-full events, %d rate drops counted; want the same number, at least %d of %d", full, counters.RateDrops, sent/2, sent)
 	}
 }
+
+// TestWireInitialCongestionWindow: 30 small writes at once leave in one round
+// trip with InitCwnd 100; with the kernel's 10 the last ones wait for the
+// first ACKs, a round trip (40 ms) later.
+func TestWireInitialCongestionWindow(t *testing.T) {
+	spread := func(t *testing.T, initCwnd int) time.Duration {
+		w := newTestWire(t, WireOptions{InitCwnd: initCwnd})
+		w.SetDelay(ToServer, 20*time.Millisecond, 0, 1)
+		w.SetDelay(ToClient, 20*time.Millisecond, 0, 1)
+		ln, _ := listenServer(t, w, "tcp")
+		const writes, size = 30, 100
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			for range writes { // TCP_NODELAY (Go's default): a segment each
+				c.Write(make([]byte, size))
+			}
+		}()
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 1)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			t.Fatal(err)
+		}
+		first := time.Now()
+		if _, err := io.ReadFull(c, make([]byte, writes*size-1)); err != nil {
+			t.Fatal(err)
+		}
+		d := time.Since(first)
+		t.Logf("InitCwnd %d: 30 segments over %v", initCwnd, d)
+		return d
+	}
+	// Subtests: each wire is gone (its devices removed) before the next is made.
+	t.Run("100", func(t *testing.T) {
+		if d := spread(t, 100); d > 15*time.Millisecond {
+			t.Errorf("with InitCwnd 100, 30 small segments arrived over %v, want within one trip (< 15 ms)", d)
+		}
+	})
+	t.Run("default", func(t *testing.T) {
+		if d := spread(t, 0); d < 30*time.Millisecond {
+			t.Errorf("with the kernel's initial window, 30 small segments arrived over %v: slow start should hold the last for a round trip (≥ 30 ms); the test no longer shows what InitCwnd changes", d)
+		}
+	})
+}
