@@ -28,6 +28,7 @@ var registry = map[string]checkFunc{
 	"handshake-sequence": checkHandshakeSequence,
 	"close-states":       checkCloseStates,
 	"transport-decision": checkTransportDecision,
+	"hol-comparison":     checkHOLComparison,
 }
 
 // Check runs the named check on an artifact file's content. path is for messages only.

@@ -14,8 +14,9 @@
 //     every check shares (TODO markers, an empty file); each check lives in its own file
 //     (handshake.go: case 01's handshake-sequence; transport.go: case 02's
 //     transport-decision, a table per message type; closestates.go: case 03's
-//     close-states, with RFC 9293's state machine), with the words it recognises kept apart
-//     (handshake_terms.go, closestates_terms.go, text.go).
+//     close-states, with RFC 9293's state machine; holcomparison.go: case 04's
+//     hol-comparison, a table of HTTP/1.1, HTTP/2 and HTTP/3 under one lost packet), with
+//     the words it recognises kept apart (handshake_terms.go, closestates_terms.go, text.go).
 //
 // Findings are written for students: what is missing or wrong, where, and the concept of
 // the case study that explains why it matters.
