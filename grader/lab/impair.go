@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Match selects packets on the wire. A zero field matches anything.
@@ -20,6 +21,11 @@ type Match struct {
 	// TCP segments that are neither a SYN nor the ACK completing one, and UDP
 	// datagrams that open with a QUIC 1-RTT packet.
 	AfterHandshake bool
+	// AfterQuiet: only a packet that comes at least this long after the
+	// previous packet matching the rest of the Match: the first of each burst,
+	// so that "the 5th match" is the first packet of the 5th burst (of a
+	// paced sender's rounds, say). A rule keeps the time of the previous one.
+	AfterQuiet time.Duration
 }
 
 func (m Match) matches(p Packet) bool {
@@ -55,6 +61,9 @@ func (m Match) String() string {
 	}
 	if m.MinPayload > 0 {
 		parts = append(parts, fmt.Sprintf("payload ≥ %d", m.MinPayload))
+	}
+	if m.AfterQuiet > 0 {
+		parts = append(parts, fmt.Sprintf("first after %v quiet", m.AfterQuiet))
 	}
 	if m.AfterHandshake {
 		parts = append(parts, "after the handshake")
@@ -146,6 +155,7 @@ type ruleState struct {
 	matched int
 	chosen  map[int]bool
 	rng     *rand.Rand
+	seen    time.Time // the previous packet that matched (AfterQuiet)
 }
 
 func newRuleState(r Rule) *ruleState {
@@ -159,11 +169,18 @@ func newRuleState(r Rule) *ruleState {
 	return rs
 }
 
-// choose counts p if it matches and reports whether the rule acts on it, and
-// the packet's index among the rule's matches.
-func (rs *ruleState) choose(p Packet) (bool, int) {
+// choose counts p, which the wire took at now, if it matches and reports
+// whether the rule acts on it, and the packet's index among the rule's matches.
+func (rs *ruleState) choose(p Packet, now time.Time) (bool, int) {
 	if !rs.Match.matches(p) {
 		return false, 0
+	}
+	if q := rs.Match.AfterQuiet; q > 0 {
+		quiet := rs.seen.IsZero() || now.Sub(rs.seen) >= q
+		rs.seen = now
+		if !quiet {
+			return false, 0
+		}
 	}
 	rs.matched++
 	switch {

@@ -200,7 +200,7 @@ func (l *link) handle(now time.Time, data []byte) {
 	var actingIndex int
 	var marks []WireEvent
 	for _, r := range l.rules { // every rule counts its matches
-		chosen, matchIndex := r.choose(pkt)
+		chosen, matchIndex := r.choose(pkt, now)
 		switch {
 		case chosen && r.Action == Mark:
 			marks = append(marks, WireEvent{At: now.Sub(l.wire.start), Dir: l.dir, Kind: RuleActed, Index: l.index,

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -196,4 +197,50 @@ func TestWireInitialCongestionWindow(t *testing.T) {
 			t.Errorf("with the kernel's initial window, 30 small segments arrived over %v: slow start should hold the last for a round trip (≥ 30 ms); the test no longer shows what InitCwnd changes", d)
 		}
 	})
+}
+
+// TestWireDropsTheFirstOfABurst: with AfterQuiet, a rule counts bursts, not
+// packets: the nth match is the first packet of the nth burst. The bursts are
+// told apart from the times the wire took the packets (a mark records every
+// one), so the test holds whatever the scheduler did to the sender's pacing.
+func TestWireDropsTheFirstOfABurst(t *testing.T) {
+	w := newTestWire(t, WireOptions{})
+	_, pc := listenServer(t, w, "udp")
+	port := uint16(pc.LocalAddr().(*net.UDPAddr).Port)
+	const bursts, size, quiet = 6, 4, 15 * time.Millisecond
+	n := 2 + rand.N(bursts-2)
+	m := Match{Proto: ProtoUDP, DstPort: port}
+	w.Add(ToServer, MarkAll(m))
+	m.AfterQuiet = quiet
+	w.Add(ToServer, DropNth(m, n))
+	c, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for b := range bursts {
+		for i := range size {
+			c.Write([]byte{byte(b), byte(i)})
+		}
+		// The traffic's own shape (paced bursts), not a wait for readiness.
+		time.Sleep(40 * time.Millisecond)
+	}
+	var drops []WireEvent
+	firsts := []int{} // packet indexes that open a burst
+	var prev time.Duration = -time.Hour
+	for _, e := range w.PacketEvents() { // marks and the drop, in the wire's order
+		if e.At-prev >= quiet {
+			firsts = append(firsts, e.Index)
+		}
+		prev = e.At
+		if e.Action == Drop {
+			drops = append(drops, e)
+		}
+	}
+	if len(firsts) < n {
+		t.Fatalf("the wire saw %d bursts, want at least %d", len(firsts), n)
+	}
+	if len(drops) != 1 || drops[0].Index != firsts[n-1] {
+		t.Fatalf("drops %v, want one: packet #%d, the first of burst %d (bursts open at %v)", drops, firsts[n-1], n, firsts)
+	}
 }
