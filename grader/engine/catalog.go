@@ -12,6 +12,7 @@ import (
 
 	"github.com/wirelab/wirelab/grader/jail"
 	"github.com/wirelab/wirelab/grader/specs/backlog"
+	"github.com/wirelab/wirelab/grader/specs/holquic"
 	"github.com/wirelab/wirelab/grader/specs/timewait"
 	"github.com/wirelab/wirelab/grader/specs/udpmetrics"
 )
@@ -42,6 +43,8 @@ var catalog = []caseDef{
 		Imports: []string{"golang.org/x/sys/unix", "github.com/quic-go/quic-go"}},
 	{Slug: "03-time-wait", Label: timewait.CaseLabel, Programs: []string{"sockstat", "server", "client"}, Sysctls: timewait.Sysctls,
 		Imports: []string{"golang.org/x/sys/unix"}},
+	{Slug: "04-hol-quic", Label: holquic.CaseLabel, Programs: []string{"server", "client"}, Sysctls: holquic.Sysctls,
+		Imports: []string{"github.com/quic-go/quic-go", "github.com/quic-go/quic-go/http3"}},
 }
 
 // Slugs lists every case the grader knows, in module order.

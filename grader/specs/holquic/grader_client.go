@@ -51,11 +51,12 @@ type arrival struct {
 
 // streamResult is one stream as the grader's client received it.
 type streamResult struct {
-	id       int
-	proto    string // the response's protocol, as the transport saw it (HTTP/2.0)
-	status   int
-	arrivals []arrival
-	err      error // the first thing wrong with it, in the student's terms
+	id        int
+	requested time.Time // just before the request went out
+	proto     string    // the response's protocol, as the transport saw it (HTTP/2.0)
+	status    int
+	arrivals  []arrival
+	err       error // the first thing wrong with it, in the student's terms
 }
 
 // longestStall is the longest gap between two arrivals beyond the interval
@@ -88,7 +89,7 @@ func newGraderClient(proto string, tlsConf *tls.Config) *graderClient {
 		var protocols http.Protocols
 		protocols.SetHTTP1(proto == h1)
 		protocols.SetUnencryptedHTTP2(proto == h2)
-		t := &http.Transport{Protocols: &protocols, MaxIdleConnsPerHost: -1}
+		t := &http.Transport{Protocols: &protocols}
 		return &graderClient{http: &http.Client{Transport: t}, close: t.CloseIdleConnections}
 	}
 }
@@ -126,7 +127,7 @@ func (g *graderClient) fetch(ctx context.Context, plan fetchPlan, onChunk func(a
 }
 
 func (g *graderClient) fetchStream(ctx context.Context, plan fetchPlan, id int, onChunk func(arrival)) streamResult {
-	r := streamResult{id: id}
+	r := streamResult{id: id, requested: time.Now()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, plan.url(id), nil)
 	if err != nil {
 		r.err = err

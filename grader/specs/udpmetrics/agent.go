@@ -194,7 +194,7 @@ var _ = Describe("02-udp-metrics: the agent's datagrams", Label(CaseLabel), func
 			suite.Failf("The input held no audit event; the agent's line says audit_read %d, audit_acked %d.", *line.AuditRead, *line.AuditAcked)
 		}
 		collector, audit := hostPort(lab.ServerAddr, mport), hostPort(lab.ServerAddr, aport)
-		checkUsageErrors(ctx, "agent", [][]string{
+		suite.CheckUsageErrors(ctx, "agent", [][]string{
 			{"-collector", collector, "-audit", audit, "-id", "0"},
 			{"-audit", audit, "-id", "7"},
 			{"-collector", collector, "-audit", audit, "-id", "7", "-mtu", "many"},

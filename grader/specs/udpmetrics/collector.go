@@ -275,7 +275,7 @@ var _ = Describe("02-udp-metrics: the collector's view of the stream", Label(Cas
 		case *report.Datagrams != uint64(n-len(lost)):
 			suite.Failf("The report says %d datagrams; %d reached the collector (%d sent, %d dropped by the wire).", *report.Datagrams, n-len(lost), n, len(lost))
 		}
-		checkUsageErrors(ctx, "collector", [][]string{
+		suite.CheckUsageErrors(ctx, "collector", [][]string{
 			{"-metrics", hostPort(loopback, s.c.metricsPort+300), "-audit", hostPort(loopback, s.c.auditPort+300)},
 			{"-audit", hostPort(loopback, s.c.auditPort+300), "-audit-log", "/tmp/x.log"},
 			{"-metrics", hostPort(loopback, s.c.metricsPort+300), "-audit", hostPort(loopback, s.c.auditPort+300), "-audit-log", "/tmp/x.log", "-rcvbuf", "big"},

@@ -153,7 +153,7 @@ func (c *studentCollector) report(ctx SpecContext) collectorReport {
 	dec := json.NewDecoder(strings.NewReader(out))
 	if err := dec.Decode(&r); err != nil {
 		suite.Failf("On SIGTERM the collector %s and printed %s: the report must be one JSON document (%v).",
-			c.ExitDescription(), quoteOutput(out), err)
+			c.ExitDescription(), suite.QuoteOutput(out), err)
 	}
 	r.raw = out
 	suite.Evidence("collector report", "%s", strings.TrimSpace(out))
@@ -205,18 +205,6 @@ func (s streamReport) ranges() []seqRange {
 		out[i] = seqRange{rg[0], rg[1]}
 	}
 	return out
-}
-
-// quoteOutput renders a program's stdout for a message, shortened.
-func quoteOutput(out string) string {
-	out = strings.TrimSpace(out)
-	if out == "" {
-		return "nothing"
-	}
-	if len(out) > 400 {
-		out = out[:400] + "…"
-	}
-	return fmt.Sprintf("%q", out)
 }
 
 // studentAgent is the student's agent, fed through its stdin.
@@ -291,12 +279,12 @@ func (a *studentAgent) finishWithin(ctx SpecContext, timeout time.Duration, why 
 	}
 	out := strings.TrimSpace(a.Stdout())
 	if a.ExitCode() != 0 {
-		suite.Failf("At the end of its input the agent %s: it must exit 0 (its output: %s).", a.ExitDescription(), quoteOutput(out))
+		suite.Failf("At the end of its input the agent %s: it must exit 0 (its output: %s).", a.ExitDescription(), suite.QuoteOutput(out))
 	}
 	lines := strings.Split(out, "\n")
 	var l agentLine
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &l); err != nil {
-		suite.Failf("At the end of its input the agent printed %s: its last line must be the brief's JSON line (%v).", quoteOutput(out), err)
+		suite.Failf("At the end of its input the agent printed %s: its last line must be the brief's JSON line (%v).", suite.QuoteOutput(out), err)
 	}
 	suite.Evidence("agent line", "%s", lines[len(lines)-1])
 	var absent []string
@@ -347,23 +335,6 @@ func readAuditLog(path string) []auditRecord {
 		out = append(out, r)
 	}
 	return out
-}
-
-// checkUsageErrors runs a program with each bad command line: it must exit 2
-// with nothing on stdout, at once.
-func checkUsageErrors(ctx SpecContext, program string, lines [][]string) {
-	for _, args := range lines {
-		p, err := lab.Start(suite.Program(program), args...)
-		must(err)
-		if !p.AwaitExit(ctx, lab.Scaled(5*time.Second)) {
-			p.Stop(lab.Scaled(time.Second))
-			suite.Failf("`%s %s` did not exit within %v: a missing or bad flag is a usage error (exit 2).", program, strings.Join(args, " "), lab.Scaled(5*time.Second))
-		}
-		if p.ExitCode() != 2 || strings.TrimSpace(p.Stdout()) != "" {
-			suite.Failf("`%s %s` %s and printed %s on stdout: a missing or bad flag is a usage error on stderr, nothing on stdout, exit 2.",
-				program, strings.Join(args, " "), p.ExitDescription(), quoteOutput(p.Stdout()))
-		}
-	}
 }
 
 // inFlight counts the packets the wire has taken toward the server side and
