@@ -63,3 +63,32 @@ func (c *capture) writeFile(path string) (skipped int, err error) {
 	defer c.mu.Unlock()
 	return c.skipped, os.WriteFile(path, c.buf.Bytes(), 0o644)
 }
+
+// CapturedPacket is one packet as it entered the wire.
+type CapturedPacket struct {
+	At time.Time // when the wire took it (WireEvent.At counts from Started)
+	Packet
+}
+
+// Captured returns what the capture holds so far, in the order the wire took
+// the packets, both directions (tell them apart by address), the dropped
+// ones too: a spec reads the traffic itself, e.g. to reassemble a cleartext
+// TCP stream and learn when each byte crossed.
+func (w *Wire) Captured() ([]CapturedPacket, error) {
+	w.cap.mu.Lock()
+	data := bytes.Clone(w.cap.buf.Bytes())
+	w.cap.mu.Unlock()
+	r, err := pcapgo.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	var out []CapturedPacket
+	for {
+		b, ci, err := r.ReadPacketData()
+		if err != nil {
+			break // io.EOF: the end of what was kept
+		}
+		out = append(out, CapturedPacket{At: ci.Timestamp, Packet: parsePacket(b)})
+	}
+	return out, nil
+}

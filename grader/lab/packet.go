@@ -29,6 +29,15 @@ type Packet struct {
 	Fragment bool
 }
 
+// TransportPayload is the packet's TCP or UDP payload (the bytes after the
+// transport header; for a non-first fragment, after the IP header).
+func (p Packet) TransportPayload() []byte {
+	if p.Payload > len(p.Data) {
+		return nil
+	}
+	return p.Data[len(p.Data)-p.Payload:]
+}
+
 // IP protocol numbers.
 const (
 	ProtoICMP uint8 = 1

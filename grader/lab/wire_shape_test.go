@@ -244,3 +244,53 @@ func TestWireDropsTheFirstOfABurst(t *testing.T) {
 		t.Fatalf("drops %v, want one: packet #%d, the first of burst %d (bursts open at %v)", drops, firsts[n-1], n, firsts)
 	}
 }
+
+// TestWireCapturedReadsBack: the capture, read back, holds what entered the
+// wire with its payload and the time the wire took it.
+func TestWireCapturedReadsBack(t *testing.T) {
+	w := newTestWire(t, WireOptions{})
+	_, pc := listenServer(t, w, "udp")
+	port := uint16(pc.LocalAddr().(*net.UDPAddr).Port)
+	w.Add(ToServer, DropNth(Match{Proto: ProtoUDP, DstPort: port}, 2))
+	c, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, m := range []string{"first", "second", "third"} {
+		c.Write([]byte(m))
+	}
+	if err := Await(context.Background(), 5*time.Second, func() (bool, error) {
+		return w.Counters(ToServer).Packets >= 3, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.Captured()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payloads []string
+	for _, p := range got {
+		if p.Dst.Port() == port {
+			payloads = append(payloads, string(p.TransportPayload()))
+			if p.At.Before(w.Started()) {
+				t.Errorf("captured at %v, before the wire was made (%v)", p.At, w.Started())
+			}
+		}
+	}
+	// The dropped datagram entered the wire too: the capture has it.
+	if strings.Join(payloads, ",") != "first,second,third" {
+		t.Errorf("captured payloads %q, want first, second, third", payloads)
+	}
+	// The drop event and the capture tell the same time: a spec matches them.
+	drop := w.PacketEvents()[0]
+	var second CapturedPacket
+	for _, p := range got {
+		if string(p.TransportPayload()) == "second" {
+			second = p
+		}
+	}
+	if d := w.Started().Add(drop.At).Sub(second.At); d < -time.Microsecond || d > time.Microsecond {
+		t.Errorf("the drop event's time and the dropped packet's capture differ by %v", d)
+	}
+}
