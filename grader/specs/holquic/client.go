@@ -21,15 +21,15 @@ var clientHints = map[string]string{
 	h3: "With -proto h3, use one http3.Transport for all streams, trusting only the certificate in -ca: every stream on one QUIC connection (Task 4).",
 }
 
-// Agreement thresholds between the client's report and what the grader's
-// server knows it sent (and, under a loss, when the lost bytes crossed the
-// wire again), measured with the reference client: TODO(measure).
+// Agreement thresholds between the client's report and when each chunk
+// could first be read (truth.go). The mistakes they catch are off by an
+// interval (20–30 ms) or more; the reference is off by TODO(measure).
 const (
-	delayTolerance = 8 * time.Millisecond  // per chunk
-	stallTolerance = 10 * time.Millisecond // per stream
-	// delaysAllowedOff: chunks of a run whose delay may miss by more (a busy
-	// machine's scheduler delaying the client's reader).
-	delaysAllowedOff = 2
+	delayTolerance = 12 * time.Millisecond // per chunk
+	stallTolerance = 12 * time.Millisecond // per stream
+	// delaysOffShare: the share of a run's delays that may miss by more (a
+	// busy machine's scheduler delaying the client's reader), one in twenty.
+	delaysOffShare = 20
 )
 
 var _ = Describe("The client", Label(CaseLabel), func() {
@@ -62,7 +62,7 @@ var _ = Describe("The client", Label(CaseLabel), func() {
 			checkRun(run, plan, true)
 			checkEcho(run, plan, threshold)
 			_, sent, _ := g.snapshot()
-			checkAgreement(run, plan, sent, truthFor(g, proto, plan, sent, nil), nil, threshold)
+			checkAgreement(run, plan, sent, truthFor(sc, g, plan, sent, run.started), nil, threshold)
 		}
 	})
 
@@ -76,10 +76,10 @@ var _ = Describe("The client", Label(CaseLabel), func() {
 			armed := armLoss(sc, g, proto, target)
 			run := runClient(ctx, plan, sc.cert.certFile)
 			checkRun(run, plan, true)
-			reqs, sent, _ := g.snapshot()
-			loss := armed.find(reqs, sent)
+			_, sent, _ := g.snapshot()
+			loss := armed.find()
 			suite.Evidence(protoNames[proto]+" loss", "%s", loss.describe(sent))
-			checkAgreement(run, plan, sent, truthFor(g, proto, plan, sent, loss), loss, 25*time.Millisecond)
+			checkAgreement(run, plan, sent, truthFor(sc, g, plan, sent, run.started), loss, 25*time.Millisecond)
 			armed.clear()
 		}
 	})
@@ -237,7 +237,7 @@ func checkAgreement(run clientRun, plan fetchPlan, sent map[chunkKey]time.Time, 
 		table = append(table, fmt.Sprintf("stream %d: longest stall %.1f ms (the grader's %s)", id, *s.LongestStallMS, ms(want[id])))
 	}
 	suite.Evidence(protoNames[plan.proto]+" stalls", "%s\nstalled %v\ndelays: the farthest from the grader's is %s (%.1f ms off)", strings.Join(table, "\n"), rep.Stalled, worstAt, worst)
-	if len(off) > delaysAllowedOff {
+	if len(off) > max(2, plan.streams*(plan.chunks-1)/delaysOffShare) {
 		suite.Failf("Over %s, %d of the client's %d chunk delays (after each stream's chunk 0) are more than %s off what the grader's server knows (it sent each chunk at its stamp, across a one-way delay of %s%s): %s. A chunk's delay is the time its last byte was read minus its stamp: time each chunk as it is read, not the request or the stream (Task 5).",
 			protoNames[plan.proto], len(off), plan.streams*(plan.chunks-1), ms(delayTolerance), ms(oneWay), lossClause(loss), report.Clip(strings.Join(off, "; "), 300))
 	}

@@ -77,8 +77,8 @@ var _ = Describe("The server and the client together", Label(CaseLabel), func() 
 
 // checkPhysics holds one protocol's measurement to what one lost packet can
 // do: stall one connection's stream (HTTP/1.1), every stream with data behind
-// the hole (HTTP/2: all of them, at this pace), or the stream(s) whose frames
-// the packet carried (HTTP/3: not all).
+// the hole (HTTP/2: all of them, the first packet of a round being lost), or
+// the stream(s) whose frames the packet carried (HTTP/3: not all).
 func checkPhysics(row holRow) {
 	k := e2eStreams
 	switch n := len(row.stalled); {
@@ -88,9 +88,10 @@ func checkPhysics(row holRow) {
 		suite.Failf("Over HTTP/2, one lost packet stalled only %d of %d streams (stalled %v): on one TCP connection every stream's bytes after the hole wait for the retransmission, so every stream with a chunk due in that round trip stalls. Put every stream on one connection (Task 4), and time each chunk as it is read (Task 5).", n, k, row.stalled)
 	case row.proto == h3 && n == k:
 		suite.Failf("Over HTTP/3, one lost packet stalled all %d streams (stalled %v): QUIC delivers each stream's frames on their own, so only the stream(s) whose bytes the packet carried should wait. A client that reads the streams in turn from one goroutine waits on the stalled one and re-creates head-of-line blocking itself: read each stream on its own (Task 5).", k, row.stalled)
-	case row.proto == h3 && n == 0:
-		suite.Failf("Over HTTP/3, the wire dropped a packet carrying a chunk, yet the client reports no stream stalled (threshold %v). The stream whose chunk was lost waited about a round trip for it: time each chunk as it is read (Task 5).", e2eStall)
 	}
+	// Over HTTP/3 the stream that lost its chunk usually stalls by 40–50 ms,
+	// but quic-go's pacing can have delayed its previous chunk by up to 15 ms,
+	// which shortens the gap: "none stalled" is no mistake of the student's.
 }
 
 // dropsSince counts the wire's drops after its first since packet events.

@@ -29,6 +29,7 @@ var _ = Describe("The server", Label(CaseLabel), func() {
 	It("serves the brief's streams over HTTP/1.1, HTTP/2 and HTTP/3", Label("hol.server-protocols"), SpecTimeout(lab.Scaled(60*time.Second)), func(ctx SpecContext) {
 		sc := newScene("protocols")
 		srv := startServer(ctx, sc.w, sc.port, sc.cert)
+		checkBadRequests(ctx, sc) // Task 1 first: over HTTP/1.1
 		r := suite.Rand("protocols/plan")
 		size := 100 + r.IntN(1000)
 		for _, proto := range []string{h1, h2, h3} {
@@ -53,7 +54,6 @@ var _ = Describe("The server", Label(CaseLabel), func() {
 			}
 			suite.Evidence(protoNames[proto], "GET /stream/ID?chunks=%d&size=%d&interval=10ms: %s", plan.chunks, size, strings.Join(got, "; "))
 		}
-		checkBadRequests(ctx, sc)
 		addr := sc.server().String()
 		suite.CheckUsageErrors(ctx, "server", [][]string{
 			{"-cert", sc.cert.certFile, "-key", sc.cert.keyFile},
@@ -76,6 +76,7 @@ var _ = Describe("The server", Label(CaseLabel), func() {
 				}
 			}
 			checkPacing(proto, plan, results)
+			checkFirstChunk(ctx, sc, proto)
 		}
 	})
 })
@@ -136,22 +137,20 @@ func badRequestRule(status int) string {
 	return "A parameter missing or out of the brief's range (ID 0 to 1048576, chunks 1 to 100000, size 64 to 16384, interval 1ms to 10s) is a bad request: 400, before any chunk is sent."
 }
 
-// Pacing thresholds, from the reference on a clean wire (20 ms one way, 4
-// streams staggered by 5 ms, 20 chunks, interval 25–35 ms):
-// TODO(measure) the figures.
+// Pacing thresholds. A server that holds chunks back delays most of them by
+// an interval (25–35 ms) or more; the reference's chunks arrive 0.1–9 ms
+// after the one-way delay (p90 under 4 ms) with one core busy: TODO(measure).
 const (
 	// lateBy: a chunk whose delay (arrival − stamp) exceeds the one-way delay
 	// by more than this was held back by the server.
-	lateBy = 10 * time.Millisecond
-	// lateAllowed: chunks of a run that may be late anyway (a busy machine's
-	// scheduler).
-	lateAllowed = 2
+	lateBy = 15 * time.Millisecond
+	// lateShare: the share of a run's chunks that may be late anyway (a busy
+	// machine's scheduler), one in twenty.
+	lateShare = 20
 )
 
 // checkPacing holds one protocol's streams to the brief's schedule: every
-// chunk leaves as soon as it is written (its delay is the wire's one way),
-// and chunk 0 leaves at once (on a warm connection it arrives a round trip
-// after the request).
+// chunk leaves as soon as it is written, so its delay is the wire's one way.
 func checkPacing(proto string, plan fetchPlan, results []streamResult) {
 	var late []string
 	var delays []time.Duration
@@ -168,24 +167,36 @@ func checkPacing(proto string, plan fetchPlan, results []streamResult) {
 	pct := func(p int) time.Duration { return delays[(len(delays)-1)*p/100] }
 	suite.Evidence(protoNames[proto]+" pacing", "%d streams × %d chunks, every %v: delay (arrival − stamp) p50 %s, p90 %s, max %s; the wire's one way is %s",
 		plan.streams, plan.chunks, plan.interval, ms(pct(50)), ms(pct(90)), ms(pct(100)), ms(oneWay))
-	if len(late) > lateAllowed {
+	if len(late) > len(delays)/lateShare {
 		suite.Failf("Over %s, %d of %d chunks arrived more than %s after their stamp, on a wire whose one-way delay is %s: %s. A chunk written but not flushed waits in the response's buffer until later chunks fill it, and then they leave together: flush each chunk as soon as it is written (http.NewResponseController(w).Flush()), and stamp it when you write it (Task 1).",
 			protoNames[proto], len(late), len(delays), ms(oneWay+lateBy), ms(oneWay), report.Clip(strings.Join(late, ", "), 300))
 	}
-	// Chunk 0 is due at once. A warm connection (HTTP/2, HTTP/3: the grader's
-	// client opened it before) puts it one round trip after the request.
+}
+
+// firstChunkInterval is the interval of the streams that time chunk 0: long
+// enough that a chunk 0 sent one interval late (a ticker's first tick) is far
+// from one sent at once, whatever the machine's load.
+const firstChunkInterval = 100 * time.Millisecond
+
+// checkFirstChunk: chunk 0 is due at once. Over HTTP/2 and HTTP/3 the
+// connection is open already (the grader's client opened it), so chunk 0
+// arrives a round trip after the request; one interval later is a mistake.
+func checkFirstChunk(ctx SpecContext, sc *scene, proto string) {
 	if proto == h1 {
 		return
 	}
+	plan := fetchPlan{proto: proto, server: sc.server(), streams: 2, chunks: 2, size: chunkSize, interval: firstChunkInterval, stagger: stagger}
+	results := sc.graderClient(proto).fetch(ctx, plan, nil)
 	var slowest time.Duration
 	for _, s := range results {
+		if s.err != nil {
+			suite.Failf("Over %s, %v. %s", protoNames[proto], s.err, protocolHints[proto])
+		}
 		slowest = max(slowest, s.arrivals[0].arrived.Sub(s.requested))
 	}
-	suite.Evidence(protoNames[proto]+" chunk 0", "the longest from a request to its chunk 0: %s (a round trip is %s)", ms(slowest), ms(2*oneWay))
-	for _, s := range results {
-		if first := s.arrivals[0].arrived.Sub(s.requested); first > 2*oneWay+plan.interval/2 {
-			suite.Failf("Over %s, stream %d's chunk 0 arrived %s after the request was sent, on a connection already open (a round trip is %s; the interval %v). Chunk 0 is due at once, when the request arrives, not one interval later: a time.Ticker's first tick comes after one interval (Task 1).",
-				protoNames[proto], s.id, ms(first), ms(2*oneWay), plan.interval)
-		}
+	suite.Evidence(protoNames[proto]+" chunk 0", "with -interval %v, the longest from a request to its chunk 0: %s (a round trip is %s)", firstChunkInterval, ms(slowest), ms(2*oneWay))
+	if slowest > 2*oneWay+firstChunkInterval/2 {
+		suite.Failf("Over %s, with an interval of %v, chunk 0 arrived %s after the request was sent, on a connection already open (a round trip is %s). Chunk 0 is due at once, when the request arrives, not one interval later: a time.Ticker's first tick comes after one interval (Task 1).",
+			protoNames[proto], firstChunkInterval, ms(slowest), ms(2*oneWay))
 	}
 }

@@ -1,7 +1,9 @@
 package holquic
 
 import (
+	"bytes"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -11,28 +13,24 @@ import (
 
 // oneLoss is what the wire and the grader's server know about the one packet
 // a spec dropped: whose chunk it carried, when it was dropped, and when its
-// bytes crossed the wire again. Every chunk ordered behind it (on its TCP
-// connection, or on its QUIC stream) could not be read before then.
+// bytes crossed the wire again (the evidence tells the story with it).
 type oneLoss struct {
 	chunk   chunkKey
 	dropped time.Time // the drop, at the wire
 	resent  time.Time // the retransmission, entering the wire
-	behind  func(chunkKey) bool
-	// lostSent is when the grader's server sent the lost chunk.
-	lostSent time.Time
 }
 
 // tcpLoss finds, in the wire's events after the first since, the dropped
 // segment and the marked segment after it with the same sequence number: its
 // retransmission.
-func tcpLoss(w *lab.Wire, since int, chunk chunkKey, behind func(chunkKey) bool) (*oneLoss, error) {
+func tcpLoss(w *lab.Wire, since int, chunk chunkKey) (*oneLoss, error) {
 	var drop *lab.WireEvent
 	for _, e := range w.PacketEvents()[since:] {
 		switch {
 		case e.Action == lab.Drop && drop == nil:
 			drop = &e
 		case e.Action == lab.Mark && drop != nil && e.Seq == drop.Seq && e.At > drop.At:
-			return &oneLoss{chunk: chunk, dropped: w.Started().Add(drop.At), resent: w.Started().Add(e.At), behind: behind}, nil
+			return &oneLoss{chunk: chunk, dropped: w.Started().Add(drop.At), resent: w.Started().Add(e.At)}, nil
 		}
 	}
 	if drop == nil {
@@ -75,42 +73,149 @@ func quicLoss(g *graderServer, w *lab.Wire, since int, chunk chunkKey) (*oneLoss
 	case best.again.IsZero():
 		return nil, fmt.Errorf("the lost chunk's bytes were never sent again")
 	}
-	return &oneLoss{chunk: chunk, dropped: dropped, resent: best.again,
-		behind: func(c chunkKey) bool { return c.stream == chunk.stream }}, nil
-}
-
-// expectedArrival is when chunk c, sent at sent, could first be read by the
-// client: one way later, or, when it was ordered behind the lost packet and
-// sent from the lost chunk on until its bytes went again, one way after they
-// went again.
-func (l *oneLoss) expectedArrival(c chunkKey, sent time.Time) time.Time {
-	if l != nil && l.behind(c) && !sent.Before(l.lostSent) && sent.Before(l.resent) {
-		return l.resent.Add(oneWay)
-	}
-	return sent.Add(oneWay)
+	return &oneLoss{chunk: chunk, dropped: dropped, resent: best.again}, nil
 }
 
 // arrivals says when each chunk could first be read by the client.
 type arrivals func(chunkKey) time.Time
 
-// tcpArrivals: one way after the chunk was sent, or after the lost bytes it
-// waited behind were sent again (loss nil: a clean wire). Linux sends a
-// paced chunk the moment it is written, so its stamp is when it left.
-func tcpArrivals(sent map[chunkKey]time.Time, l *oneLoss) arrivals {
-	return func(c chunkKey) time.Time { return l.expectedArrival(c, sent[c]) }
-}
-
 // truthFor is when the chunks of the grader's server could first be read,
-// for one client run over proto (loss nil: a clean wire).
-func truthFor(g *graderServer, proto string, plan fetchPlan, sent map[chunkKey]time.Time, l *oneLoss) arrivals {
-	if proto != h3 {
-		return tcpArrivals(sent, l)
+// for one client run over proto that started at since: from the wire's
+// capture over TCP, from the server's QUIC traces over HTTP/3.
+func truthFor(sc *scene, g *graderServer, plan fetchPlan, sent map[chunkKey]time.Time, since time.Time) arrivals {
+	var at map[chunkKey]time.Time
+	var err error
+	if plan.proto == h3 {
+		at, err = quicArrivals(g, plan, sent)
+	} else {
+		at, err = tcpArrivals(sc.w, sc.port, since, plan.size)
 	}
-	at, err := quicArrivals(g, plan, sent)
 	if err != nil {
-		suite.GraderFailf("working out when each chunk reached the client over HTTP/3: %v", err)
+		suite.GraderFailf("working out when each chunk reached the client over %s: %v", protoNames[plan.proto], err)
+	}
+	for c := range sent {
+		if _, ok := at[c]; !ok && c.index < plan.chunks && c.stream < plan.streams {
+			suite.GraderFailf("working out when each chunk reached the client over %s: stream %d's chunk %d was sent but never seen crossing", protoNames[plan.proto], c.stream, c.index)
+		}
 	}
 	return func(c chunkKey) time.Time { return at[c] }
+}
+
+// tcpArrivals works out when each chunk could first be read by the client
+// over TCP, from what the wire took: the server's data segments of every
+// connection opened since since, reassembled in sequence order, a dropped
+// segment's bytes counting only when they crossed again. A chunk is readable
+// one way after every byte of its connection up to its last one had crossed.
+// This is exact where "it left at its stamp" is not: after a loss, TCP's
+// recovery (proportional rate reduction) holds new segments back for a while.
+// The chunks are found by their stamps: HTTP/1.1 and HTTP/2 run in cleartext.
+func tcpArrivals(w *lab.Wire, port uint16, since time.Time, size int) (map[chunkKey]time.Time, error) {
+	packets, err := w.Captured()
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		seq uint32
+		at  time.Time
+	}
+	dropped := map[uint32][]time.Time{}
+	for _, e := range w.PacketEvents() {
+		if e.Action == lab.Drop {
+			dropped[e.Seq] = append(dropped[e.Seq], w.Started().Add(e.At))
+		}
+	}
+	isDropped := func(p lab.CapturedPacket) bool {
+		for _, at := range dropped[p.Seq] {
+			if d := p.At.Sub(at); d > -time.Microsecond && d < time.Microsecond {
+				return true
+			}
+		}
+		return false
+	}
+	type conn struct {
+		base   uint32 // the sequence number of its first byte
+		synced bool
+		segs   []lab.CapturedPacket
+	}
+	conns := map[netip.AddrPort]*conn{}
+	var order []netip.AddrPort
+	for _, p := range packets {
+		if p.Proto != lab.ProtoTCP || p.Src.Port() != port || p.At.Before(since) {
+			continue
+		}
+		c := conns[p.Dst]
+		if c == nil {
+			c = &conn{}
+			conns[p.Dst] = c
+			order = append(order, p.Dst)
+		}
+		if p.Flags&lab.SYN != 0 {
+			c.base, c.synced = p.Seq+1, true
+			continue
+		}
+		if p.Payload > 0 {
+			c.segs = append(c.segs, p)
+		}
+	}
+	out := map[chunkKey]time.Time{}
+	for _, addr := range order {
+		c := conns[addr]
+		if len(c.segs) == 0 {
+			continue
+		}
+		if !c.synced { // its SYN-ACK came before since: count from its first segment
+			c.base = c.segs[0].Seq
+		}
+		var frames []sentFrame
+		stream := []byte{}
+		for _, p := range c.segs {
+			from := int64(p.Seq - c.base)
+			to := from + int64(p.Payload)
+			if to > int64(len(stream)) {
+				stream = append(stream, make([]byte, to-int64(len(stream)))...)
+			}
+			copy(stream[from:to], p.TransportPayload())
+			if !isDropped(p) {
+				frames = append(frames, sentFrame{at: p.At, from: from, to: to})
+			}
+		}
+		ready := prefixTimes(frames)
+		for _, ch := range chunksIn(stream, size) {
+			if at, ok := ready(ch.end); ok {
+				out[ch.key] = at.Add(oneWay)
+			}
+		}
+	}
+	return out, nil
+}
+
+// chunkAt is a chunk found in a reassembled stream: which, and where it ends.
+type chunkAt struct {
+	key chunkKey
+	end int64 // exclusive
+}
+
+// chunksIn finds the chunks of size bytes in a cleartext HTTP/1.1 or HTTP/2
+// byte stream by their stamps (the framing around them is left alone).
+func chunksIn(stream []byte, size int) []chunkAt {
+	var out []chunkAt
+	for off := 0; ; {
+		i := bytes.Index(stream[off:], []byte("stream="))
+		if i < 0 {
+			return out
+		}
+		start := off + i
+		off = start + 1
+		if start+size > len(stream) {
+			continue
+		}
+		s, err := parseChunk(stream[start : start+size])
+		if err != nil {
+			continue
+		}
+		out = append(out, chunkAt{key: chunkKey{s.stream, s.index}, end: int64(start + size)})
+		off = start + size
+	}
 }
 
 // expectedStalls works out each stream's longest stall from when its chunks
@@ -157,23 +262,17 @@ func armLoss(sc *scene, g *graderServer, proto string, target chunkKey) *armedLo
 }
 
 // find works out the loss from what the wire and the server saw.
-func (a *armedLoss) find(reqs []request, sent map[chunkKey]time.Time) *oneLoss {
-	conn := map[int]int64{}
-	for _, q := range reqs {
-		conn[q.id] = q.conn
-	}
-	behind := func(c chunkKey) bool { return conn[c.stream] == conn[a.target.stream] } // TCP: its connection
+func (a *armedLoss) find() *oneLoss {
 	var l *oneLoss
 	var err error
 	if a.proto == h3 {
 		l, err = quicLoss(a.g, a.sc.w, a.since, a.target)
 	} else {
-		l, err = tcpLoss(a.sc.w, a.since, a.target, behind)
+		l, err = tcpLoss(a.sc.w, a.since, a.target)
 	}
 	if err != nil {
 		suite.GraderFailf("the lost packet of stream %d's chunk %d over %s: %v", a.target.stream, a.target.index, protoNames[a.proto], err)
 	}
-	l.lostSent = sent[a.target]
 	return l
 }
 

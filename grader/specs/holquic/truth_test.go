@@ -52,35 +52,45 @@ func TestPrefixTimes(t *testing.T) {
 	}
 }
 
-// TestTCPArrivals: behind the hole are the chunks of the lost one's
-// connection sent from it until the retransmission.
-func TestTCPArrivals(t *testing.T) {
-	t0 := time.Unix(0, 0)
-	at := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
-	sent := map[chunkKey]time.Time{}
-	for s := range 2 {
-		for i := range 5 {
-			sent[chunkKey{s, i}] = at(20*i + 5*s)
+// TestChunksIn: chunks are found by their stamps in a cleartext stream,
+// whatever framing surrounds them (HTTP/1.1's chunked encoding here), and
+// a stamp-like text that is no chunk is passed over.
+func TestChunksIn(t *testing.T) {
+	var stream []byte
+	var ends []int64
+	stream = append(stream, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nstream=junk\r\n"...)
+	for i := range 3 {
+		c := makeChunk(stamp{stream: 1, index: i, sent: time.UnixMicro(int64(1e15 + i))}, 80)
+		stream = append(stream, "50\r\n"...)
+		stream = append(stream, c...)
+		ends = append(ends, int64(len(stream)))
+		stream = append(stream, "\r\n"...)
+	}
+	got := chunksIn(stream, 80)
+	if len(got) != 3 {
+		t.Fatalf("found %v, want 3 chunks", got)
+	}
+	for i, c := range got {
+		if c.key != (chunkKey{1, i}) || c.end != ends[i] {
+			t.Errorf("chunk %d: %+v, want stream 1 chunk %d ending at %d", i, c, i, ends[i])
 		}
 	}
-	l := &oneLoss{chunk: chunkKey{0, 2}, lostSent: at(40), dropped: at(40), resent: at(95),
-		behind: func(chunkKey) bool { return true }} // one HTTP/2 connection
-	arrive := tcpArrivals(sent, l)
-	for c, want := range map[chunkKey]int{
-		{0, 1}: 40,  // before the hole
-		{0, 2}: 115, // the lost chunk: resent + one way
-		{1, 2}: 115, // sent at 45, behind the hole
-		{0, 4}: 115, // sent at 80, before the retransmission
-		{1, 1}: 45,  // sent at 25, before the hole
-		{1, 4}: 115, // sent at 85, before the retransmission
-	} {
-		if got := arrive(c); !got.Equal(at(want)) {
-			t.Errorf("arrival of %v = %v, want %d ms", c, got.Sub(t0), want)
+}
+
+// TestExpectedStalls: a stream's longest stall is its longest gap between
+// arrivals, less the interval.
+func TestExpectedStalls(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	arrive := func(c chunkKey) time.Time {
+		ms := 20*c.index + 5*c.stream
+		if c.stream == 0 && c.index >= 2 && c.index < 4 {
+			ms = 95 // chunks 2 and 3 waited for a retransmission
 		}
+		return t0.Add(time.Duration(ms) * time.Millisecond)
 	}
 	stalls := expectedStalls(arrive, 2, 5, 20*time.Millisecond)
-	if stalls[0] != 55*time.Millisecond {
-		t.Errorf("stream 0's stall %v, want 55ms (from 40 to 115, less the interval)", stalls[0])
+	if stalls[0] != 55*time.Millisecond || stalls[1] != 0 {
+		t.Errorf("stalls %v, want [55ms 0s] (stream 0: from 20 to 95, less the interval)", stalls)
 	}
 }
 

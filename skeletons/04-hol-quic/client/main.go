@@ -18,7 +18,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", "", "the server's HOST:PORT")
-	// TODO(Task 4): h2 on one TCP connection; TODO(Task 5): h3 on one QUIC connection, trusting -ca.
+	// TODO(Task 4): h2 on one TCP connection, h3 on one QUIC connection trusting only -ca.
 	proto := flag.String("proto", "h1", "h1, h2 or h3")
 	streams := flag.Int("streams", 4, "streams to open at once")
 	chunks := flag.Int("chunks", 50, "chunks per stream")
@@ -32,7 +32,7 @@ func main() {
 		os.Exit(2)
 	}
 
-	// TODO(Task 4): open every stream at once, and time each chunk as it arrives.
+	// TODO(Task 4): open every stream at once. TODO(Task 5): time each chunk as it arrives.
 	type stream struct {
 		ID     int     `json:"id"`
 		Chunks int     `json:"chunks"`
