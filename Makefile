@@ -31,7 +31,7 @@ unit:
 # The fixtures are graded one after another (never beside other tests): the
 # specs measure latencies and kernel queues, which a parallel build would disturb.
 selftest:
-	WIRELAB_SELFTEST=1 $(GO) test -count=1 -timeout 80m -v ./grader/selftest
+	WIRELAB_SELFTEST=1 $(GO) test -count=1 -timeout 85m -v ./grader/selftest
 
 ## stability: grade every fixture RUNS times, then again with one core kept busy,
 ## and count verdicts that flip (both runs always happen; either failing fails)

@@ -23,13 +23,25 @@ var clientHints = map[string]string{
 
 // Agreement thresholds between the client's report and when each chunk
 // could first be read (truth.go). The mistakes they catch are off by an
-// interval (20–30 ms) or more; the reference is off by TODO(measure).
+// interval (20–30 ms) on most chunks or every stream, or, reading streams in
+// turn, by 30 ms and more on the streams a loss did not touch. The reference
+// is off by 1–10 ms, but once in a while the grader's machine stalls the
+// client's reads by 15–20 ms for a round of chunks (seen in 2 of 62
+// gradings, idle): a round is 1 in 20 to 30 of a run's chunks, and adds up
+// to 20 ms to one stream's stall.
 const (
 	delayTolerance = 12 * time.Millisecond // per chunk
-	stallTolerance = 12 * time.Millisecond // per stream
-	// delaysOffShare: the share of a run's delays that may miss by more (a
-	// busy machine's scheduler delaying the client's reader), one in twenty.
-	delaysOffShare = 20
+	// delaysOffShare: the share of a run's delays that may miss by more,
+	// one in eight.
+	delaysOffShare = 8
+	// stallTolerance bounds the median over the streams of how far their
+	// stalls are off (a mistake in the formula moves every stream), and the
+	// margin of the stalled list around the threshold.
+	stallTolerance = 12 * time.Millisecond
+	// stallFarOff: one stream's stall this far off is no scheduler's doing
+	// (the machine's stalls added up to 21 ms; a reader that waits on a
+	// stalled stream adds 31 ms and more to the others).
+	stallFarOff = 26 * time.Millisecond
 )
 
 var _ = Describe("The client", Label(CaseLabel), func() {
@@ -241,20 +253,30 @@ func checkAgreement(run clientRun, plan fetchPlan, sent map[chunkKey]time.Time, 
 		suite.Failf("Over %s, %d of the client's %d chunk delays (after each stream's chunk 0) are more than %s off what the grader's server knows (it sent each chunk at its stamp, across a one-way delay of %s%s): %s. A chunk's delay is the time its last byte was read minus its stamp: time each chunk as it is read, not the request or the stream (Task 5).",
 			protoNames[plan.proto], len(off), plan.streams*(plan.chunks-1), ms(delayTolerance), ms(oneWay), lossClause(loss), report.Clip(strings.Join(off, "; "), 300))
 	}
+	offBy := make([]float64, plan.streams)
 	for id := range plan.streams {
 		s, _ := rep.stream(id)
-		if d := math.Abs(*s.LongestStallMS - msFloat(want[id])); d > msFloat(stallTolerance) {
-			suite.Failf("Over %s, the client reports stream %d's longest stall as %.1f ms; from when each chunk was sent and could be read, it was %s. The longest stall is the longest gap between two consecutive chunks' arrivals minus the interval (%v), 0 when no gap is longer (Task 5).%s",
-				protoNames[plan.proto], id, *s.LongestStallMS, ms(want[id]), plan.interval, stallAdvice(*s.LongestStallMS, want[id], plan.interval))
+		offBy[id] = *s.LongestStallMS - msFloat(want[id])
+	}
+	sorted := slices.Sorted(slices.Values(offBy))
+	median := sorted[len(sorted)/2]
+	for id, d := range offBy {
+		if math.Abs(median) > msFloat(stallTolerance) || math.Abs(d) > msFloat(stallFarOff) {
+			s, _ := rep.stream(id)
+			suite.Failf("Over %s, the client reports stream %d's longest stall as %.1f ms; from when each chunk was sent and could be read, it was %s (the streams' stalls are off by %.1f ms in the middle). The longest stall is the longest gap between two consecutive chunks' arrivals minus the interval (%v), 0 when no gap is longer (Task 5).%s",
+				protoNames[plan.proto], id, *s.LongestStallMS, ms(want[id]), median, plan.interval, stallAdvice(*s.LongestStallMS, want[id], plan.interval))
 		}
 	}
-	// A stream whose stall is within the tolerance of the threshold may go
-	// either way.
+	// A stream that surely stalled must be listed; otherwise the list must
+	// follow the client's own stalls (a stall near the threshold goes either
+	// way, and the machine may have added a few milliseconds).
 	for id, st := range want {
+		s, _ := rep.stream(id)
 		listed := slices.Contains(rep.Stalled, id)
-		if st >= threshold+stallTolerance && !listed || st <= threshold-stallTolerance && listed {
-			suite.Failf("Over %s, the client's stalled list is %v; stream %d's longest stall was %s against a -stall threshold of %v. stalled lists, in increasing order, the streams whose longest stall is at least the threshold (Task 5).",
-				protoNames[plan.proto], rep.Stalled, id, ms(st), threshold)
+		reached := *s.LongestStallMS >= msFloat(threshold)
+		if st >= threshold+stallTolerance && !listed || listed != reached {
+			suite.Failf("Over %s, the client's stalled list is %v; stream %d's longest stall was %s (the client says %.1f ms) against a -stall threshold of %v. stalled lists, in increasing order, the streams whose longest stall is at least the threshold (Task 5).",
+				protoNames[plan.proto], rep.Stalled, id, ms(st), *s.LongestStallMS, threshold)
 		}
 	}
 	if !slices.IsSorted(rep.Stalled) {

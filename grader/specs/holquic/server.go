@@ -145,8 +145,8 @@ const (
 	// by more than this was held back by the server.
 	lateBy = 15 * time.Millisecond
 	// lateShare: the share of a run's chunks that may be late anyway (a busy
-	// machine's scheduler), one in twenty.
-	lateShare = 20
+	// machine's scheduler stalls a round of chunks now and then), one in eight.
+	lateShare = 8
 )
 
 // checkPacing holds one protocol's streams to the brief's schedule: every
