@@ -14,8 +14,11 @@ import (
 
 // The end-to-end scene: the student's client fetches K streams from the
 // student's server, all at once, with the brief's default stall threshold,
-// and the wire drops the first packet of one round of chunks. Figures of the
-// reference: TODO(measure).
+// and the wire drops the first packet of one round of chunks. The
+// reference's stalls: over HTTP/2 every stream 40–44 ms; over HTTP/1.1 the
+// lost connection's stream 60–62 ms, the others 1–5 ms; over HTTP/3 the
+// stream(s) the packet carried 33–49 ms, the others 2–11 ms (up to 17 with
+// both cores loaded: quic-go paces a round's chunks).
 const (
 	e2eStreams = 5
 	e2eChunks  = 40
