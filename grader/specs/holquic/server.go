@@ -132,9 +132,9 @@ func checkBadRequests(ctx SpecContext, sc *scene) {
 
 func badRequestRule(status int) string {
 	if status == 404 {
-		return "Any path other than /stream/ID is not found: 404."
+		return "Any path other than /stream/ID is not found: 404 (Task 1)."
 	}
-	return "A parameter missing or out of the brief's range (ID 0 to 1048576, chunks 1 to 100000, size 64 to 16384, interval 1ms to 10s) is a bad request: 400, before any chunk is sent."
+	return "A parameter missing, malformed or out of the brief's range (ID 0 to 1048576, chunks 1 to 100000, size 64 to 16384, interval 1ms to 10s) is a bad request: 400, before any chunk is sent (Task 1)."
 }
 
 // Pacing thresholds. A server that holds chunks back delays most of them by
