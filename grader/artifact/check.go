@@ -104,3 +104,11 @@ func blockTODOs(b Block) (map[int]bool, []report.Finding) {
 	}
 	return lines, out
 }
+
+// findingList gathers a review's findings.
+type findingList []report.Finding
+
+// add records a finding on a line.
+func (f *findingList) add(line int, format string, args ...any) {
+	*f = append(*f, report.Finding{Line: line, Message: fmt.Sprintf(format, args...)})
+}

@@ -59,7 +59,7 @@ func checkCloseStates(path string, content []byte) Result {
 	for _, b := range blocks {
 		r := reviewCloseStates(b)
 		reviews = append(reviews, r)
-		findings = append(findings, r.findings...)
+		findings = append(findings, r.findingList...)
 	}
 	findings = append(findings, scenarioCoverage(reviews)...)
 	findings = append(findings, timeWaitReason(doc, reviews)...)
@@ -252,7 +252,7 @@ type closeReview struct {
 	diagram  StateDiagram
 	readable bool // the block opens with stateDiagram-v2, spelled as Mermaid wants it
 	todo     map[int]bool
-	findings []report.Finding
+	findingList
 
 	info     map[string]stateInfo
 	sides    map[side]*sideDrawing
@@ -264,10 +264,10 @@ type closeReview struct {
 func reviewCloseStates(b Block) *closeReview {
 	r := &closeReview{block: b, diagram: ParseStateDiagram(b), info: map[string]stateInfo{},
 		sides: map[side]*sideDrawing{}, reported: map[string]bool{}}
-	r.todo, r.findings = blockTODOs(b)
+	r.todo, r.findingList = blockTODOs(b)
 	for _, p := range r.diagram.Problems {
 		if !r.todo[p.Line] {
-			r.findings = append(r.findings, p)
+			r.findingList = append(r.findingList, p)
 		}
 	}
 	body := diagramBody(b)
@@ -283,13 +283,8 @@ func reviewCloseStates(b Block) *closeReview {
 	r.statesOnSides()
 	r.roles()
 	r.paths()
-	sortFindings(r.findings)
+	sortFindings(r.findingList)
 	return r
-}
-
-// add records a finding.
-func (r *closeReview) add(line int, format string, args ...any) {
-	r.findings = append(r.findings, report.Finding{Line: line, Message: fmt.Sprintf(format, args...)})
 }
 
 // resolve finds the TCP state and the side of every state of the diagram.

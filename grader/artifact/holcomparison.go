@@ -64,13 +64,6 @@ import (
 // holWhat is what the artifact should hold, for messages.
 const holWhat = "a Markdown table with one row each for HTTP/1.1, HTTP/2 and HTTP/3 and the columns Protocol, Connections, Streams stalled, Longest stall and Why, and the client command you measured with"
 
-// holColumn is a column of the comparison table.
-type holColumn struct {
-	name     string   // as the template's header and the messages spell it
-	prefixes []string // what the header cell may start with, case-insensitively
-	what     string   // what its cells hold, for messages
-}
-
 // The columns, in the template's order, and their indexes.
 const (
 	hcProtocol = iota
@@ -81,7 +74,7 @@ const (
 	numHOLColumns
 )
 
-var holColumns = [numHOLColumns]holColumn{
+var holColumns = []tableColumn{
 	{"Protocol", []string{"proto"}, "`HTTP/1.1`, `HTTP/2` or `HTTP/3`"},
 	{"Connections", []string{"conn"}, "how many connections your client opened for the streams, e.g. `1`"},
 	{"Streams stalled", []string{"streams", "stalled"}, "how many of your K streams stalled, as `S of K`, e.g. `1 of 4`"},
@@ -164,31 +157,13 @@ type holRow struct {
 	cells [numHOLColumns]Cell
 }
 
-// holColumnsOf returns the index of each comparison column in a table's header (-1 when
-// it is missing) and how many were found. A header cell serves one column only.
-func holColumnsOf(t Table) (idx [numHOLColumns]int, found int) {
-	taken := map[int]bool{}
-	for c, col := range holColumns {
-		idx[c] = -1
-		for _, p := range col.prefixes {
-			if i := t.Column(p); i >= 0 && !taken[i] {
-				idx[c] = i
-				taken[i] = true
-				found++
-				break
-			}
-		}
-	}
-	return idx, found
-}
-
 // findHOLTable picks the comparison table among a document's tables: the first with the
 // most columns, at least three; ok is false when none is recognisable.
 func findHOLTable(tables []Table) (ht holTable, ok bool) {
 	best := -1
 	bestN := 2
 	for i, t := range tables {
-		if _, n := holColumnsOf(t); n > bestN {
+		if _, n := columnIndexes(t, holColumns); n > bestN {
 			best, bestN = i, n
 		}
 	}
@@ -196,18 +171,14 @@ func findHOLTable(tables []Table) (ht holTable, ok bool) {
 		return holTable{}, false
 	}
 	t := tables[best]
-	idx, _ := holColumnsOf(t)
+	idx, _ := columnIndexes(t, holColumns)
 	ht = holTable{line: t.Line, end: t.Line + 1}
 	for c, i := range idx {
 		ht.present[c] = i >= 0
 	}
 	for _, row := range t.Rows {
 		r := holRow{line: row.Line}
-		for c, i := range idx {
-			if i >= 0 {
-				r.cells[c] = row.Cell(i)
-			}
-		}
+		cellsByColumn(row, idx, r.cells[:])
 		ht.rows = append(ht.rows, r)
 		ht.end = max(ht.end, row.Line)
 	}
@@ -253,7 +224,7 @@ func checkHOLComparison(path string, content []byte) Result {
 		r.row(row)
 	}
 	r.whole()
-	return Result{Findings: append(findings, r.findings...)}
+	return Result{Findings: append(findings, r.findingList...)}
 }
 
 // commandFinding reports a document that never says how its figures were measured: no
@@ -320,14 +291,9 @@ type holFigures struct {
 
 // holReview is the judgement of the comparison table.
 type holReview struct {
-	table    holTable
-	findings []report.Finding
-	first    map[httpVersion]*holFigures // the first row of each protocol
-}
-
-// add records a finding.
-func (r *holReview) add(line int, format string, args ...any) {
-	r.findings = append(r.findings, report.Finding{Line: line, Message: fmt.Sprintf(format, args...)})
+	table holTable
+	findingList
+	first map[httpVersion]*holFigures // the first row of each protocol
 }
 
 // columns reports the columns the header lacks.
@@ -343,23 +309,7 @@ func (r *holReview) columns() {
 // row judges one row: cells filled, the protocol, and each figure on its own; what the
 // rows say together is judged by whole.
 func (r *holReview) row(row holRow) {
-	var todo []string
-	var empty []int // columns
-	usable := [numHOLColumns]bool{}
-	for c, col := range holColumns {
-		if !r.table.present[c] {
-			continue
-		}
-		text := row.cells[c].Text
-		switch {
-		case hasTODO(text):
-			todo = append(todo, col.name)
-		case blankCell(text):
-			empty = append(empty, c)
-		default:
-			usable[c] = true
-		}
-	}
+	todo, empty, usable := sortCells(holColumns, r.table.present[:], row.cells[:])
 
 	proto := noHTTP
 	if usable[hcProtocol] {

@@ -132,3 +132,59 @@ func lineIndex(content []byte) func(offset int) int {
 		return bytes.Count(content[:offset], []byte("\n")) + 1
 	}
 }
+
+// tableColumn is a column a check reads from a Markdown table by its header.
+type tableColumn struct {
+	name     string   // as the template's header and the messages spell it
+	prefixes []string // what the header cell may start with, case-insensitively
+	what     string   // what its cells hold, for messages
+}
+
+// columnIndexes returns the index of each of cols in t's header (-1 when it is
+// missing), a header cell serving one column only, and how many were found.
+func columnIndexes(t Table, cols []tableColumn) (idx []int, found int) {
+	idx = make([]int, len(cols))
+	taken := map[int]bool{}
+	for c, col := range cols {
+		idx[c] = -1
+		for _, p := range col.prefixes {
+			if i := t.Column(p); i >= 0 && !taken[i] {
+				idx[c], taken[i] = i, true
+				found++
+				break
+			}
+		}
+	}
+	return idx, found
+}
+
+// cellsByColumn puts a body row's cells in cells, by the columns' indexes in
+// the header (a missing column's cell stays empty).
+func cellsByColumn(row Row, idx []int, cells []Cell) {
+	for c, i := range idx {
+		if i >= 0 {
+			cells[c] = row.Cell(i)
+		}
+	}
+}
+
+// sortCells sorts the cells of a row's present columns: the names of the
+// columns whose cell holds a TODO, the columns whose cell is blank, and which
+// cells hold something to judge.
+func sortCells(cols []tableColumn, present []bool, cells []Cell) (todo []string, empty []int, usable []bool) {
+	usable = make([]bool, len(cols))
+	for c, col := range cols {
+		if !present[c] {
+			continue
+		}
+		switch text := cells[c].Text; {
+		case hasTODO(text):
+			todo = append(todo, col.name)
+		case blankCell(text):
+			empty = append(empty, c)
+		default:
+			usable[c] = true
+		}
+	}
+	return todo, empty, usable
+}

@@ -53,13 +53,6 @@ import (
 // transportWhat is what the artifact should hold, for messages.
 const transportWhat = "a Markdown table with one row per message type and the columns Message type, Loss tolerance, Ordering, Retry, Backpressure, Transport and Why"
 
-// decisionColumn is a column of the decision table.
-type decisionColumn struct {
-	name   string // as the template's header and the messages spell it
-	prefix string // what the header cell starts with, case-insensitively
-	what   string // what its cells hold, for messages
-}
-
 // The columns, in the template's order, and their indexes.
 const (
 	colType = iota
@@ -72,14 +65,14 @@ const (
 	numDecisionColumns
 )
 
-var decisionColumns = [numDecisionColumns]decisionColumn{
-	{"Message type", "message", "what the message is, e.g. sampled metrics"},
-	{"Loss tolerance", "loss", "`tolerant` or `not tolerant`, and what one lost message costs"},
-	{"Ordering", "order", "whether order matters, and who restores it"},
-	{"Retry", "retr", "how a lost message is noticed and sent again (or why it is not)"},
-	{"Backpressure", "back", "what the sender does when the receiver is slow or gone"},
-	{"Transport", "transport", "`UDP`, `UDP with app reliability`, `TCP` or `QUIC`"},
-	{"Why", "why", "the reason, in your own words, and the choice you rejected"},
+var decisionColumns = []tableColumn{
+	{"Message type", []string{"message"}, "what the message is, e.g. sampled metrics"},
+	{"Loss tolerance", []string{"loss"}, "`tolerant` or `not tolerant`, and what one lost message costs"},
+	{"Ordering", []string{"order"}, "whether order matters, and who restores it"},
+	{"Retry", []string{"retr"}, "how a lost message is noticed and sent again (or why it is not)"},
+	{"Backpressure", []string{"back"}, "what the sender does when the receiver is slow or gone"},
+	{"Transport", []string{"transport"}, "`UDP`, `UDP with app reliability`, `TCP` or `QUIC`"},
+	{"Why", []string{"why"}, "the reason, in your own words, and the choice you rejected"},
 }
 
 // decisionHeader is the header row of the template's table, for messages.
@@ -103,25 +96,13 @@ type decisionRow struct {
 	cells [numDecisionColumns]Cell
 }
 
-// columnsOf returns the index of each decision column in a table's header (-1 when it is
-// missing) and how many were found.
-func columnsOf(t Table) (idx [numDecisionColumns]int, found int) {
-	for c, col := range decisionColumns {
-		idx[c] = t.Column(col.prefix)
-		if idx[c] >= 0 {
-			found++
-		}
-	}
-	return idx, found
-}
-
 // findDecisionTable picks the decision table among a document's tables (see the rules at
 // the top of the file); ok is false when none is recognisable.
 func findDecisionTable(tables []Table) (dt decisionTable, ok bool) {
 	var chosen []Table
 	best := 0
 	for _, t := range tables {
-		_, n := columnsOf(t)
+		_, n := columnIndexes(t, decisionColumns)
 		switch {
 		case n == numDecisionColumns:
 			if best < numDecisionColumns {
@@ -137,15 +118,11 @@ func findDecisionTable(tables []Table) (dt decisionTable, ok bool) {
 	}
 	dt.line = chosen[0].Line
 	for _, t := range chosen {
-		idx, _ := columnsOf(t)
+		idx, _ := columnIndexes(t, decisionColumns)
 		end := t.Line + 1 // the delimiter row
 		for _, row := range t.Rows {
 			r := decisionRow{line: row.Line}
-			for c, i := range idx {
-				if i >= 0 {
-					r.cells[c] = row.Cell(i)
-				}
-			}
+			cellsByColumn(row, idx, r.cells[:])
 			dt.rows = append(dt.rows, r)
 			end = max(end, row.Line)
 		}
@@ -203,23 +180,18 @@ func checkTransportDecision(path string, content []byte) Result {
 		r.row(row)
 	}
 	r.whole()
-	return Result{Findings: append(findings, r.findings...), Notes: r.notes}
+	return Result{Findings: append(findings, r.findingList...), Notes: r.notes}
 }
 
 // transportReview is the judgement of the decision table.
 type transportReview struct {
-	table    decisionTable
-	findings []report.Finding
-	notes    []string
+	table decisionTable
+	findingList
+	notes []string
 
 	tolerant, intolerant int                // rows with each verdict
 	weighed              map[transport]bool // transports chosen or named in a Why cell
 	idempotent           bool               // a not-tolerant row names an idempotency key
-}
-
-// add records a finding.
-func (r *transportReview) add(line int, format string, args ...any) {
-	r.findings = append(r.findings, report.Finding{Line: line, Message: fmt.Sprintf(format, args...)})
 }
 
 // columns reports the columns the header lacks.
@@ -234,23 +206,7 @@ func (r *transportReview) columns() {
 
 // row judges one row: cells filled, loss tolerance, transport, and the two together.
 func (r *transportReview) row(row decisionRow) {
-	var todo []string
-	var empty []int // columns
-	usable := [numDecisionColumns]bool{}
-	for c, col := range decisionColumns {
-		if !r.table.present[c] {
-			continue
-		}
-		text := row.cells[c].Text
-		switch {
-		case hasTODO(text):
-			todo = append(todo, col.name)
-		case blankCell(text):
-			empty = append(empty, c)
-		default:
-			usable[c] = true
-		}
-	}
+	todo, empty, usable := sortCells(decisionColumns, r.table.present[:], row.cells[:])
 	switch {
 	case len(todo) > 0 && len(empty) == 0 && !slices.Contains(usable[:], true):
 		r.add(row.line, "this row is still a placeholder: every cell holds a TODO; fill it in for one message type, "+
