@@ -54,7 +54,7 @@ var _ = Describe("The client", Label(CaseLabel), func() {
 			plan.proto = proto
 			g.reset(nil)
 			run := runClient(ctx, plan, sc.cert.certFile)
-			reqs, _, _ := g.snapshot()
+			reqs, _ := g.snapshot()
 			checkConnections(proto, plan, reqs)
 			checkRun(run, plan, false)
 		}
@@ -73,7 +73,7 @@ var _ = Describe("The client", Label(CaseLabel), func() {
 			run := runClient(ctx, plan, sc.cert.certFile, "-stall", threshold.String())
 			checkRun(run, plan, true)
 			checkEcho(run, plan, threshold)
-			_, sent, _ := g.snapshot()
+			_, sent := g.snapshot()
 			checkAgreement(run, plan, sent, truthFor(sc, g, plan, sent, run.started), nil, threshold)
 		}
 	})
@@ -88,7 +88,7 @@ var _ = Describe("The client", Label(CaseLabel), func() {
 			armed := armLoss(sc, g, proto, target)
 			run := runClient(ctx, plan, sc.cert.certFile)
 			checkRun(run, plan, true)
-			_, sent, _ := g.snapshot()
+			_, sent := g.snapshot()
 			loss := armed.find()
 			suite.Evidence(protoNames[proto]+" loss", "%s", loss.describe(sent))
 			checkAgreement(run, plan, sent, truthFor(sc, g, plan, sent, run.started), loss, 25*time.Millisecond)
@@ -310,7 +310,7 @@ func checkUntrustedCertificate(ctx SpecContext, sc *scene, g *graderServer, plan
 	plan.proto = h3
 	g.reset(nil)
 	run := runClient(ctx, plan, other.certFile)
-	reqs, _, _ := g.snapshot()
+	reqs, _ := g.snapshot()
 	suite.Evidence("untrusted certificate", "%s: exit %d, the server saw %d requests", run.describe(), run.exit, len(reqs))
 	if len(reqs) > 0 || run.exit == 0 {
 		suite.Failf("With -proto h3 and a -ca that is not the server's certificate, the client exited %d and sent %d requests: it trusted a server it cannot verify. Trust only the certificate in -ca (tls.Config.RootCAs from it), never InsecureSkipVerify; a stream that cannot be fetched is an error (exit 1).",

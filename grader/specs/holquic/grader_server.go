@@ -47,7 +47,6 @@ type graderServer struct {
 	requests    []request
 	sent        map[chunkKey]time.Time
 	traces      []*quicTrace
-	errs        []error // requests the server could not serve as asked
 }
 
 // request is one stream request as the grader's server received it.
@@ -56,7 +55,6 @@ type request struct {
 	proto   string // HTTP/1.1, HTTP/2.0, HTTP/3.0
 	conn    int64  // which connection carried it (numbered from 1)
 	arrived time.Time
-	params  string // its query
 }
 
 type chunkKey struct{ stream, index int }
@@ -125,14 +123,13 @@ func (g *graderServer) serveStream(w http.ResponseWriter, r *http.Request) {
 	size, err3 := strconv.Atoi(q.Get("size"))
 	interval, err4 := time.ParseDuration(q.Get("interval"))
 	g.mu.Lock()
-	g.requests = append(g.requests, request{id: id, proto: r.Proto, conn: conn, arrived: arrived, params: r.URL.RawQuery})
+	g.requests = append(g.requests, request{id: id, proto: r.Proto, conn: conn, arrived: arrived})
+	g.mu.Unlock()
 	if err := errors.Join(err, err2, err3, err4); err != nil || chunks < 1 || size < minChunk || interval <= 0 {
-		g.errs = append(g.errs, fmt.Errorf("GET %s: not a request the brief allows", r.URL.RequestURI()))
-		g.mu.Unlock()
+		// The client's stream then fails, and its report says so.
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
-	g.mu.Unlock()
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
@@ -177,18 +174,18 @@ func (g *graderServer) reset(beforeChunk func(id, index int)) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.beforeChunk = beforeChunk
-	g.requests, g.sent, g.traces, g.errs = nil, map[chunkKey]time.Time{}, nil, nil
+	g.requests, g.sent, g.traces = nil, map[chunkKey]time.Time{}, nil
 }
 
 // snapshot returns what the server recorded so far.
-func (g *graderServer) snapshot() (reqs []request, sent map[chunkKey]time.Time, errs []error) {
+func (g *graderServer) snapshot() (reqs []request, sent map[chunkKey]time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	sent = make(map[chunkKey]time.Time, len(g.sent))
 	for k, v := range g.sent {
 		sent[k] = v
 	}
-	return append([]request(nil), g.requests...), sent, append([]error(nil), g.errs...)
+	return append([]request(nil), g.requests...), sent
 }
 
 // quicTrace records, for one QUIC connection of the grader's server, every

@@ -114,10 +114,6 @@ func tcpArrivals(w *lab.Wire, port uint16, since time.Time, size int) (map[chunk
 	if err != nil {
 		return nil, err
 	}
-	type key struct {
-		seq uint32
-		at  time.Time
-	}
 	dropped := map[uint32][]time.Time{}
 	for _, e := range w.PacketEvents() {
 		if e.Action == lab.Drop {
