@@ -32,6 +32,8 @@ type holRow struct {
 	stalled []int
 	longest float64
 	stalls  []string // each stream's longest stall, as reported
+	lines   []string // each stream's timeline (timeline)
+	drop    string   // the wire's drop event
 	command string
 }
 
@@ -56,17 +58,20 @@ var _ = Describe("The server and the client together", Label(CaseLabel), func() 
 			run.ownServer = true
 			sc.w.ClearRules(lab.ToClient)
 			checkRun(run, plan, true)
-			switch drops := dropsSince(sc.w, since); {
-			case drops == 0:
+			drops := dropsSince(sc.w, since)
+			switch len(drops) {
+			case 0:
 				suite.Failf("Over %s the wire never saw the rounds of chunks it waits for to drop one packet (a round every %v, the first packet of each after a quiet gap): your server's chunks came in fewer bursts, not one per interval. Send each chunk when it is due and flush it (Task 1).", protoNames[proto], interval)
-			case drops > 1:
-				suite.GraderFailf("over %s the wire dropped %d packets; the scene needs exactly one", protoNames[proto], drops)
+			case 1:
+			default:
+				suite.GraderFailf("over %s the wire dropped %d packets; the scene needs exactly one", protoNames[proto], len(drops))
 			}
-			row := holRow{proto: proto, stalled: run.report.Stalled, command: run.describe()}
+			row := holRow{proto: proto, stalled: run.report.Stalled, command: run.describe(), drop: describeDrop(drops[0])}
 			for _, s := range run.report.Streams {
 				if s.LongestStallMS != nil && s.ID != nil {
 					row.longest = max(row.longest, *s.LongestStallMS)
 					row.stalls = append(row.stalls, fmt.Sprintf("%d: %.1f", *s.ID, *s.LongestStallMS))
+					row.lines = append(row.lines, fmt.Sprintf("stream %d  %s  longest stall %.1f ms", *s.ID, timeline(s.DelaysMS), *s.LongestStallMS))
 				}
 			}
 			rows = append(rows, row)
@@ -84,28 +89,71 @@ var _ = Describe("The server and the client together", Label(CaseLabel), func() 
 // the stream(s) whose frames the packet carried (HTTP/3: not all).
 func checkPhysics(row holRow) {
 	k := e2eStreams
+	// fail says what went wrong and draws the protocol's timelines under it,
+	// so that the terminal's summary shows where the streams stalled.
+	fail := func(format string, args ...any) {
+		suite.Failf("%s Your streams' chunks, one mark each (. on time, + 10 to 25 ms late, # 25 ms or more late):\n%s", fmt.Sprintf(format, args...), strings.Join(row.lines, "\n"))
+	}
 	switch n := len(row.stalled); {
 	case row.proto == h1 && n != 1:
-		suite.Failf("Over HTTP/1.1, one lost packet stalled %d of %d streams (stalled %v): it belongs to one stream's own connection, so exactly one stream should stall. Each stream needs its own connection and its own reader (Tasks 4, 5).", n, k, row.stalled)
+		fail("Over HTTP/1.1, one lost packet stalled %d of %d streams (stalled %v): it belongs to one stream's own connection, so exactly one stream should stall. Each stream needs its own connection and its own reader (Tasks 4, 5).", n, k, row.stalled)
 	case row.proto == h2 && n < k-1:
-		suite.Failf("Over HTTP/2, one lost packet stalled only %d of %d streams (stalled %v): on one TCP connection every stream's bytes after the hole wait for the retransmission, so every stream with a chunk due in that round trip stalls. Put every stream on one connection (Task 4), and time each chunk as it is read (Task 5).", n, k, row.stalled)
+		fail("Over HTTP/2, one lost packet stalled only %d of %d streams (stalled %v): on one TCP connection every stream's bytes after the hole wait for the retransmission, so every stream with a chunk due in that round trip stalls. Put every stream on one connection (Task 4), and time each chunk as it is read (Task 5).", n, k, row.stalled)
 	case row.proto == h3 && n == k:
-		suite.Failf("Over HTTP/3, one lost packet stalled all %d streams (stalled %v): QUIC delivers each stream's frames on their own, so only the stream(s) whose bytes the packet carried should wait. A client that reads the streams in turn from one goroutine waits on the stalled one and re-creates head-of-line blocking itself: read each stream on its own (Task 5).", k, row.stalled)
+		fail("Over HTTP/3, one lost packet stalled all %d streams (stalled %v): QUIC delivers each stream's frames on their own, so only the stream(s) whose bytes the packet carried should wait. A client that reads the streams in turn from one goroutine waits on the stalled one and re-creates head-of-line blocking itself: read each stream on its own (Task 5).", k, row.stalled)
 	}
 	// Over HTTP/3 the stream that lost its chunk usually stalls by 40–50 ms,
 	// but quic-go's pacing can have delayed its previous chunk by up to 15 ms,
 	// which shortens the gap: "none stalled" is no mistake of the student's.
 }
 
-// dropsSince counts the wire's drops after its first since packet events.
-func dropsSince(w *lab.Wire, since int) int {
-	n := 0
+// dropsSince returns the wire's drops after its first since packet events.
+func dropsSince(w *lab.Wire, since int) []lab.WireEvent {
+	var drops []lab.WireEvent
 	for _, e := range w.PacketEvents()[since:] {
 		if e.Action == lab.Drop {
-			n++
+			drops = append(drops, e)
 		}
 	}
-	return n
+	return drops
+}
+
+// describeDrop names the dropped packet and when it was dropped.
+func describeDrop(e lab.WireEvent) string {
+	return fmt.Sprintf("its packet #%d %s, %s after the wire was made: %s", e.Index, e.Dir, ms(e.At), e.Packet)
+}
+
+// The timeline's marks: a chunk on time (within onTime of the stream's
+// quickest chunk), late, or late by the stall threshold or more.
+const (
+	onTime        = interval / 2
+	markOnTime    = '.'
+	markLate      = '+'
+	markStalled   = '#'
+	timelineGuide = "one character per chunk, by how much later it arrived than the stream's quickest chunk: . within 10 ms, + 10 to 25 ms, # 25 ms or more"
+)
+
+// timeline draws one stream's chunks in order, one mark each, from the
+// delays the client reported: the chunk the lost packet held back and the
+// ones queued behind it stand out as a run of # and +.
+func timeline(delaysMS []float64) string {
+	if len(delaysMS) == 0 {
+		return "(no chunks)"
+	}
+	quickest := slices.Min(delaysMS)
+	marks := make([]rune, len(delaysMS))
+	for i, d := range delaysMS {
+		late := time.Duration((d - quickest) * float64(time.Millisecond))
+		switch {
+		case late >= e2eStall:
+			marks[i] = markStalled
+		case late >= onTime:
+			marks[i] = markLate
+		default:
+			marks[i] = markOnTime
+		}
+	}
+	return string(marks)
 }
 
 // holTable renders the measurement as the artifact's table (without its Why
@@ -124,6 +172,13 @@ func holTable(rows []holRow) string {
 	b.WriteString("\nEach stream's longest stall (ms):\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "  %s: %s\n", protoNames[r.proto], strings.Join(r.stalls, ", "))
+	}
+	fmt.Fprintf(&b, "\nTimelines (%s):\n", timelineGuide)
+	for _, r := range rows {
+		fmt.Fprintf(&b, "  %s, the wire dropped %s\n", protoNames[r.proto], r.drop)
+		for _, l := range r.lines {
+			b.WriteString("    " + l + "\n")
+		}
 	}
 	b.WriteString("\nCommands (the addresses and certificate are the grader's):\n")
 	for _, r := range rows {

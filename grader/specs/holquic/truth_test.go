@@ -101,3 +101,13 @@ func TestVarintLen(t *testing.T) {
 		}
 	}
 }
+
+func TestTimelineMarksEachChunkByHowLateItArrived(t *testing.T) {
+	got := timeline([]float64{20.4, 21.0, 64.9, 40.5, 29.9, 20.1})
+	if want := "..#+.."; got != want {
+		t.Errorf("timeline = %q, want %q (quickest 20.1 ms: +44.8 stalled, +20.4 late, +9.8 on time)", got, want)
+	}
+	if got := timeline(nil); got != "(no chunks)" {
+		t.Errorf("timeline(nil) = %q", got)
+	}
+}
