@@ -1,0 +1,90 @@
+package lab
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/prometheus/procfs"
+)
+
+// userHZ is the kernel's clock tick for the times in /proc/<pid>/stat
+// (USER_HZ, 100 on every Linux this runs on).
+const userHZ = 100
+
+// TreeStats is what /proc says about a process and its descendants together:
+// a server that forks a process per connection is measured as one program.
+type TreeStats struct {
+	Processes int   // the process and its live descendants (zombies not counted)
+	Zombies   int   // descendants that ended and were not reaped by their parent
+	Threads   int   // over the live processes
+	RSS       int64 // bytes, over the live processes
+	// CPU is the user and system time of the live processes, plus what the
+	// reaped children had used (the root's cutime and cstime).
+	CPU time.Duration
+}
+
+func (s TreeStats) String() string {
+	return fmt.Sprintf("%d processes (%d zombies), %d threads, RSS %.1f MiB, CPU %.2f s",
+		s.Processes, s.Zombies, s.Threads, float64(s.RSS)/(1<<20), s.CPU.Seconds())
+}
+
+// Descendants lists the processes below pid (children, their children, ...),
+// zombies included, in pid order. Processes that exit while they are read
+// are left out.
+func Descendants(pid int) ([]procfs.ProcStat, error) {
+	procs, err := procfs.AllProcs()
+	if err != nil {
+		return nil, fmt.Errorf("lab: listing processes: %w", err)
+	}
+	children := map[int][]procfs.ProcStat{}
+	for _, p := range procs {
+		st, err := p.Stat()
+		if err != nil {
+			continue
+		}
+		children[st.PPID] = append(children[st.PPID], st)
+	}
+	var out []procfs.ProcStat
+	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
+		for _, c := range children[queue[0]] {
+			out = append(out, c)
+			queue = append(queue, c.PID)
+		}
+	}
+	slices.SortFunc(out, func(a, b procfs.ProcStat) int { return a.PID - b.PID })
+	return out, nil
+}
+
+// TreeStatsOf measures pid and its descendants.
+func TreeStatsOf(pid int) (TreeStats, error) {
+	p, err := procfs.NewProc(pid)
+	if err != nil {
+		return TreeStats{}, fmt.Errorf("lab: /proc/%d: %w", pid, err)
+	}
+	root, err := p.Stat()
+	if err != nil {
+		return TreeStats{}, fmt.Errorf("lab: /proc/%d/stat: %w", pid, err)
+	}
+	below, err := Descendants(pid)
+	if err != nil {
+		return TreeStats{}, err
+	}
+	ticks := uint64(root.CUTime + root.CSTime)
+	var s TreeStats
+	for _, st := range append([]procfs.ProcStat{root}, below...) {
+		if st.State == "Z" || st.State == "X" {
+			s.Zombies++
+			continue
+		}
+		s.Processes++
+		s.Threads += st.NumThreads
+		s.RSS += int64(st.ResidentMemory())
+		ticks += uint64(st.UTime + st.STime)
+	}
+	s.CPU = time.Duration(ticks) * time.Second / userHZ
+	return s, nil
+}
+
+// TreeStats measures the program and every process it started.
+func (p *Process) TreeStats() (TreeStats, error) { return TreeStatsOf(p.Pid()) }

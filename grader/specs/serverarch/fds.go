@@ -1,0 +1,95 @@
+package serverarch
+
+import (
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/wirelab/wirelab/grader/lab"
+	"github.com/wirelab/wirelab/grader/suite"
+)
+
+// The descriptor check: 2,000 short connections, some that ask, some that
+// say nothing, some that reset, and the server's open descriptors afterwards.
+const (
+	cycles      = 2000
+	cyclers     = 8
+	fdsSettle   = 5 * time.Second
+	fdsBaseline = 3 // connections that warm the server up before its baseline
+)
+
+var _ = Describe("The epoll model under connection churn", Label(CaseLabel), func() {
+	It("closes every descriptor it opened for a client", Label("arch.fd-hygiene"), func(ctx SpecContext) {
+		s := startServer(ctx, "fds", epoll, 2)
+		// A WORK and a PING first: a pool or a pipe made on first use is
+		// in the baseline, not counted as a leak.
+		for range fdsBaseline {
+			c := dialOrFail(s, "a warm-up client")
+			askOrFail(s, c, exchange{request: "PING", answer: "PONG"}, "")
+			w := work{rounds: 10, seed: "warmup"}
+			askOrFail(s, c, exchange{request: w.request(), answer: w.answer()}, "")
+			c.close()
+		}
+		var base lab.ProcessStats
+		must(lab.Await(ctx, lab.Scaled(fdsSettle), func() (bool, error) {
+			conns, err := lab.Connections(s.port)
+			if err != nil {
+				return false, err
+			}
+			base, err = s.Stats()
+			return !anyOpen(conns), err
+		}))
+		r := suite.Rand("fds/kinds")
+		kinds := make([]int, cycles)
+		for i := range kinds {
+			kinds[i] = r.IntN(4)
+		}
+		var failures atomic.Int64
+		lab.All(cyclers, func(w int) {
+			for i := w; i < cycles; i += cyclers {
+				c, err := dial(s.addr)
+				if err != nil {
+					failures.Add(1)
+					continue
+				}
+				switch kinds[i] {
+				case 0: // a PING, answered, then a close
+					c.ask("PING", lab.Scaled(pingTimeout))
+				case 1: // half a line, then a close
+					c.send("PI")
+				case 2: // a reset (SO_LINGER 0) after a PING
+					c.ask("PING", lab.Scaled(pingTimeout))
+					c.c.SetLinger(0)
+				case 3: // nothing at all
+				}
+				c.close()
+			}
+		})
+		s.alive("clients came and went")
+		if n := failures.Load(); n > 0 {
+			suite.Failf("%d of %d clients that connected one after another could not connect: a server that runs out of descriptors cannot accept.", n, cycles)
+		}
+		var now lab.ProcessStats
+		err := lab.Await(ctx, lab.Scaled(fdsSettle), func() (bool, error) {
+			var err error
+			now, err = s.Stats()
+			return now.OpenFDs <= base.OpenFDs, err
+		})
+		suite.Evidence("descriptors", "before: %d open; after %d connections came and went: %d open", base.OpenFDs, cycles, now.OpenFDs)
+		if err != nil {
+			suite.Failf("After %d clients connected and closed (some after a PING, some in the middle of a line, some with a reset, some silent), the server holds %d more open descriptors than before (%d, then %d): close the socket (and remove it from epoll) on every path that ends a connection: EOF, a read or write error, a reset (Task 2).", cycles, now.OpenFDs-base.OpenFDs, base.OpenFDs, now.OpenFDs)
+		}
+	})
+})
+
+// anyOpen reports whether a connection still has an end open (established,
+// or closed by the peer and not yet by its owner).
+func anyOpen(conns []lab.Socket) bool {
+	for _, c := range conns {
+		if c.State == lab.Established || c.State == lab.CloseWait {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,133 @@
+package serverarch
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/wirelab/wirelab/grader/lab"
+)
+
+// workLoad is the CPU-heavy workload: clients that each send WORK and, once
+// answered, the next one, while a probe connection PINGs at a steady pace.
+type workLoad struct {
+	clients int
+	rounds  int
+	each    int           // WORK requests per client
+	probe   time.Duration // between two PINGs of the probe
+	jobs    []work        // the distinct requests, cycled over (their answers are computed once)
+	answers map[string]string
+}
+
+// newWorkLoad draws the workload's requests: distinct seeds per stream, the
+// rounds given.
+func newWorkLoad(stream string, clients, rounds, each int) *workLoad {
+	l := &workLoad{clients: clients, rounds: rounds, each: each, probe: 10 * time.Millisecond, answers: map[string]string{}}
+	for i := range 8 {
+		w := work{rounds: rounds, seed: seedToken(fmt.Sprintf("%s/seed%d", stream, i), 12)}
+		l.jobs = append(l.jobs, w)
+		l.answers[w.request()] = w.answer()
+	}
+	return l
+}
+
+// loadResult is what the workload observed.
+type loadResult struct {
+	pings      lab.Latencies   // the probe's round trips
+	pingErr    error           // the probe's first missing or wrong answer
+	firstRound []time.Duration // when each client's first answer came, since the start, sorted
+	answered   int             // WORK answers, right or wrong
+	wrong      []string        // wrong or missing answers, described
+	elapsed    time.Duration
+}
+
+// run connects the clients, sends every client's first WORK at once, keeps
+// each client busy until it has had its answers, and PINGs on the probe
+// connection until the last answer. answerTimeout bounds one WORK's wait.
+func (l *workLoad) run(addr string, answerTimeout time.Duration) loadResult {
+	var res loadResult
+	conns := make([]*conn, l.clients)
+	for i := range conns {
+		c, err := dial(addr)
+		if err != nil {
+			res.wrong = append(res.wrong, fmt.Sprintf("client %d could not connect: %v", i, err))
+			continue
+		}
+		conns[i] = c
+		defer c.close()
+	}
+	probe, err := dial(addr)
+	if err != nil {
+		res.pingErr = fmt.Errorf("the probe could not connect: %w", err)
+		return res
+	}
+	defer probe.close()
+
+	var mu sync.Mutex
+	done := make(chan struct{})
+	var probeDone sync.WaitGroup
+	probeDone.Add(1)
+	go func() {
+		defer probeDone.Done()
+		tick := time.NewTicker(l.probe)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			answer, rtt, err := probe.ask("PING", answerTimeout)
+			if err == nil && answer != "PONG" {
+				err = fmt.Errorf("answered %q to PING", clip(answer))
+			}
+			if err != nil {
+				res.pingErr = err
+				return
+			}
+			res.pings = append(res.pings, rtt)
+		}
+	}()
+	start := time.Now()
+	lab.All(l.clients, func(i int) {
+		c := conns[i]
+		if c == nil {
+			return
+		}
+		for k := range l.each {
+			w := l.jobs[(i+k)%len(l.jobs)]
+			answer, _, err := c.ask(w.request(), answerTimeout)
+			mu.Lock()
+			if k == 0 && err == nil {
+				res.firstRound = append(res.firstRound, time.Since(start))
+			}
+			if err == nil {
+				res.answered++
+			}
+			if err != nil || answer != l.answers[w.request()] {
+				res.wrong = append(res.wrong, fmt.Sprintf("client %d asked %q: %s", i, w.request(), describeAnswer(answer, err)))
+			}
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	})
+	res.elapsed = time.Since(start)
+	close(done)
+	probeDone.Wait()
+	slices.Sort(res.firstRound)
+	return res
+}
+
+// spread is when the tenth of the first-round answers came, as a share of
+// when the last came: with one worker the answers come one at a time (about
+// 0.1), with every WORK computed at once they all come near the end.
+func (r loadResult) spread() float64 {
+	n := len(r.firstRound)
+	if n < 10 {
+		return 0
+	}
+	return float64(r.firstRound[n/10-1]) / float64(r.firstRound[n-1])
+}

@@ -1,0 +1,205 @@
+package serverarch
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/wirelab/wirelab/grader/lab"
+	"github.com/wirelab/wirelab/grader/suite"
+)
+
+// answerTimeout bounds one answer in the protocol checks (small WORK only).
+const answerTimeout = 2 * time.Second
+
+// maxLine is the brief's longest request line.
+const maxLine = 4096
+
+// exchange is one request and the answer the brief defines for it; a bad
+// request's answer is any line starting with "ERR ".
+type exchange struct {
+	request, answer string
+	bad             bool
+}
+
+func (e exchange) matches(answer string) bool {
+	if e.bad {
+		return strings.HasPrefix(answer, "ERR ")
+	}
+	return answer == e.answer
+}
+
+func (e exchange) want() string {
+	if e.bad {
+		return "ERR <reason>"
+	}
+	return clip(e.answer)
+}
+
+// badRequests are requests the brief answers with ERR, the connection kept.
+var badRequests = []string{
+	"HELLO", "ping", "PING now", "WORK", "WORK 5", "WORK x seed", "WORK 0 seed", "WORK -3 seed",
+	"WORK 10000001 seed", "WORK 5 a b", "BLOB", "BLOB -1", "BLOB 67108865", "BLOB ten",
+}
+
+var _ = Describe("The protocol", Label(CaseLabel), func() {
+	It("is served by every model: PING, WORK, BLOB, pipelined requests, ERR, several clients at once, usage errors", Label("arch.protocol"), func(ctx SpecContext) {
+		suite.CheckUsageErrors(ctx, "server", [][]string{
+			{},
+			{"-model", "fork", "-addr", "127.0.0.1:20001"},
+			{"-addr", "127.0.0.1:20001", "-workers", "0"},
+			{"-addr", "127.0.0.1:20001", "-workers", "65"},
+			{"-addr", "127.0.0.1:20001", "-bogus"},
+			{"-addr", "127.0.0.1:20001", "extra"},
+		})
+		for _, model := range []string{epoll, thread, process} {
+			By(modelNames[model])
+			s := startServer(ctx, "protocol/"+model, model, 2)
+			checkProtocol(s)
+			s.Stop(lab.Scaled(2 * time.Second))
+		}
+	})
+})
+
+// checkProtocol holds one running server to the protocol, on fresh
+// connections: a session of single requests, a pipelined burst, bad requests,
+// two clients at once, and a line that is too long.
+func checkProtocol(s *server) {
+	stream := "protocol/" + s.model
+	r := suite.Rand(stream + "/plan")
+	w := work{rounds: 1 + r.IntN(2000), seed: seedToken(stream+"/seed", 1+r.IntN(64))}
+	blob := r.IntN(100000)
+	a := dialOrFail(s, "the first client")
+	defer a.close()
+	for _, e := range []exchange{
+		{request: "PING", answer: "PONG"},
+		{request: w.request(), answer: w.answer()},
+	} {
+		askOrFail(s, a, e, "")
+	}
+	checkBlob(s, a, blob)
+
+	// Ten requests in one write: the answers in order.
+	var burst []exchange
+	for i := range 10 {
+		switch i % 4 {
+		case 0:
+			burst = append(burst, exchange{request: "PING", answer: "PONG"})
+		case 1:
+			w := work{rounds: 1 + r.IntN(500), seed: seedToken(fmt.Sprintf("%s/burst%d", stream, i), 1+r.IntN(16))}
+			burst = append(burst, exchange{request: w.request(), answer: w.answer()})
+		case 2:
+			n := r.IntN(64)
+			burst = append(burst, exchange{request: fmt.Sprintf("BLOB %d", n), answer: strings.Repeat("x", n)})
+		case 3:
+			burst = append(burst, exchange{request: badRequests[r.IntN(len(badRequests))], bad: true})
+		}
+	}
+	requests := make([]string, len(burst))
+	for i, e := range burst {
+		requests[i] = e.request
+	}
+	if err := a.send(requests...); err != nil {
+		suite.Failf("%s: could not send ten pipelined requests: %v", modelTitle(s), err)
+	}
+	for i, e := range burst {
+		answer, err := a.readLine(lab.Scaled(answerTimeout))
+		if err != nil || !e.matches(answer) {
+			suite.Failf("%s: ten requests sent in one write (%q), answer %d: %s, want %q. Requests may arrive together in one read: answer each line in order (Task 1).",
+				modelTitle(s), strings.Join(requests, `\n`), i+1, describeAnswer(answer, err), e.want())
+		}
+	}
+
+	// Bad requests: ERR, and the connection stays open.
+	for _, bad := range badRequests {
+		askOrFail(s, a, exchange{request: bad, bad: true}, "")
+	}
+	askOrFail(s, a, exchange{request: "PING", answer: "PONG"}, " after the bad requests (an ERR keeps the connection open)")
+
+	// A second client is served while the first stays connected.
+	b := dialOrFail(s, "a second client while the first stays connected")
+	defer b.close()
+	askOrFail(s, b, exchange{request: "PING", answer: "PONG"}, " from a second client while the first stays connected (a server that serves one client at a time never answers it)")
+	askOrFail(s, a, exchange{request: "PING", answer: "PONG"}, " from the first client again")
+
+	// A line too long: ERR line too long, then the server closes.
+	c := dialOrFail(s, "a client sending a line too long")
+	defer c.close()
+	c.c.SetWriteDeadline(time.Now().Add(lab.Scaled(5 * time.Second)))
+	if _, err := io.WriteString(c.c, strings.Repeat("P", maxLine+904)); err != nil {
+		suite.Failf("%s: could not send a line of %d bytes: %v", modelTitle(s), maxLine+904, err)
+	}
+	answer, err := c.readLine(lab.Scaled(answerTimeout))
+	if err != nil || answer != "ERR line too long" {
+		suite.Failf("%s: sent %d bytes without a newline, got %s, want \"ERR line too long\" and then the connection closed.", modelTitle(s), maxLine+904, describeAnswer(answer, err))
+	}
+	if answer, err := c.readLine(lab.Scaled(answerTimeout)); err == nil || !strings.Contains(err.Error(), "closed") {
+		suite.Failf("%s: after \"ERR line too long\" the server must close the connection; it %s.", modelTitle(s), describeAnswer(answer, err))
+	}
+	s.alive("it was asked a line too long")
+}
+
+// modelTitle names the server's model for a message.
+func modelTitle(s *server) string {
+	return fmt.Sprintf("With -model %s", s.model)
+}
+
+func dialOrFail(s *server, who string) *conn {
+	c, err := dial(s.addr)
+	if err != nil {
+		s.alive("the grader connected " + who)
+		suite.Failf("%s: %s could not connect: %v", modelTitle(s), who, err)
+	}
+	return c
+}
+
+// askOrFail sends one request and fails the spec unless its answer is the
+// brief's; context ends the message's first sentence.
+func askOrFail(s *server, c *conn, e exchange, context string) {
+	answer, _, err := c.ask(e.request, lab.Scaled(answerTimeout))
+	if err != nil || !e.matches(answer) {
+		s.alive(fmt.Sprintf("it was asked %q", e.request))
+		suite.Failf("%s: asked %q%s, got %s, want %q.%s", modelTitle(s), e.request, context, describeAnswer(answer, err), e.want(), hintFor(e))
+	}
+}
+
+// hintFor says what the brief asks of a request.
+func hintFor(e exchange) string {
+	switch {
+	case e.bad:
+		return " Anything that is not a well-formed PING, WORK or BLOB (an unknown command, a missing or extra field, a number out of range) is answered with one line ERR <reason>, and the connection stays open (Task 1)."
+	case strings.HasPrefix(e.request, "WORK"):
+		return " WORK's answer is DONE and the lowercase hex of SHA-256 applied rounds times, starting from the seed's bytes, each round hashing the previous 32-byte digest (not its hex)."
+	}
+	return ""
+}
+
+func describeAnswer(answer string, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%q", clip(answer))
+}
+
+// checkBlob asks for a BLOB of n bytes and reads it whole.
+func checkBlob(s *server, c *conn, n int) {
+	if err := c.send(fmt.Sprintf("BLOB %d", n)); err != nil {
+		suite.Failf("%s: could not send BLOB %d: %v", modelTitle(s), n, err)
+	}
+	c.c.SetReadDeadline(time.Now().Add(lab.Scaled(answerTimeout)))
+	body := make([]byte, n+1)
+	got, err := io.ReadFull(c.r, body)
+	if err != nil || strings.Count(string(body), "x") != n || body[n] != '\n' {
+		suite.Failf("%s: asked BLOB %d, got %d bytes (%q…)%s: want %d bytes x, then a newline.", modelTitle(s), n, got, clip(string(body[:got])), errSuffix(err), n)
+	}
+}
+
+func errSuffix(err error) string {
+	if err == nil {
+		return ""
+	}
+	return " and then " + err.Error()
+}
