@@ -29,6 +29,7 @@ var registry = map[string]checkFunc{
 	"close-states":       checkCloseStates,
 	"transport-decision": checkTransportDecision,
 	"hol-comparison":     checkHOLComparison,
+	"architecture":       checkArchitecture,
 }
 
 // Check runs the named check on an artifact file's content. path is for messages only.

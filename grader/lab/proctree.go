@@ -19,8 +19,8 @@ type TreeStats struct {
 	Zombies   int   // descendants that ended and were not reaped by their parent
 	Threads   int   // over the live processes
 	RSS       int64 // bytes, over the live processes
-	// CPU is the user and system time of the live processes, plus what the
-	// reaped children had used (the root's cutime and cstime).
+	// CPU is the user and system time of the processes, zombies included,
+	// plus what the reaped children had used (the root's cutime and cstime).
 	CPU time.Duration
 }
 
@@ -74,7 +74,10 @@ func TreeStatsOf(pid int) (TreeStats, error) {
 	var s TreeStats
 	for _, st := range append([]procfs.ProcStat{root}, below...) {
 		if st.State == "Z" || st.State == "X" {
+			// A zombie's times stay readable until it is reaped, when
+			// they move to its parent's cutime and cstime.
 			s.Zombies++
+			ticks += uint64(st.UTime + st.STime)
 			continue
 		}
 		s.Processes++

@@ -34,7 +34,7 @@ func dial(addr string) (*conn, error) {
 		return nil, err
 	}
 	tc := c.(*net.TCPConn)
-	return &conn{c: tc, r: bufio.NewReaderSize(tc, 64<<10)}, nil
+	return &conn{c: tc, r: bufio.NewReader(tc)}, nil
 }
 
 // send writes lines, each with its newline, in one write.
@@ -89,6 +89,15 @@ func (c *conn) ask(request string, timeout time.Duration) (string, time.Duration
 	}
 	answer, err := c.readLine(timeout)
 	return answer, time.Since(start), err
+}
+
+// ping asks PING and requires PONG, timing the round trip.
+func (c *conn) ping(timeout time.Duration) (time.Duration, error) {
+	answer, rtt, err := c.ask("PING", timeout)
+	if err == nil && answer != "PONG" {
+		err = fmt.Errorf("answered %q to PING", clip(answer))
+	}
+	return rtt, err
 }
 
 func (c *conn) close() { c.c.Close() }
@@ -154,30 +163,47 @@ func cmpErr(first, err error) error {
 	return err
 }
 
-// pingAll PINGs every open connection of the fleet, dialers at a time, and
-// returns how many did not answer PONG within timeout, with the first
-// problem.
+// pingAll PINGs every open connection of the fleet at once (one write
+// each) and reads the answers, all within timeout of the first write; it
+// returns how many did not answer PONG in time, with the first problem. A
+// server that serves one client at a time costs this check timeout, not a
+// timeout per client.
 func (f *fleet) pingAll(timeout time.Duration) (int, error) {
 	var (
 		mu       sync.Mutex
 		missed   int
 		firstErr error
 	)
+	miss := func(i int, err error) {
+		mu.Lock()
+		missed++
+		firstErr = cmpErr(firstErr, fmt.Errorf("client %d: %w", i, err))
+		mu.Unlock()
+	}
+	deadline := time.Now().Add(timeout)
+	sent := make([]bool, len(f.conns))
+	for i, c := range f.conns {
+		if c == nil {
+			continue
+		}
+		if err := c.send("PING"); err != nil {
+			miss(i, err)
+			continue
+		}
+		sent[i] = true
+	}
 	lab.All(dialers, func(w int) {
 		for i := w; i < len(f.conns); i += dialers {
 			c := f.conns[i]
-			if c == nil {
+			if !sent[i] {
 				continue
 			}
-			answer, _, err := c.ask("PING", timeout)
+			answer, err := c.readLine(max(time.Until(deadline), time.Millisecond))
 			if err == nil && answer != "PONG" {
 				err = fmt.Errorf("answered %q to PING", clip(answer))
 			}
 			if err != nil {
-				mu.Lock()
-				missed++
-				firstErr = cmpErr(firstErr, fmt.Errorf("client %d: %w", i, err))
-				mu.Unlock()
+				miss(i, err)
 			}
 		}
 	})
@@ -195,10 +221,7 @@ func (f *fleet) pingSample(stream string, k int, timeout time.Duration) (lab.Lat
 		if c == nil {
 			continue
 		}
-		answer, rtt, err := c.ask("PING", timeout)
-		if err == nil && answer != "PONG" {
-			err = fmt.Errorf("answered %q to PING", clip(answer))
-		}
+		rtt, err := c.ping(timeout)
 		if err != nil {
 			return rtts, fmt.Errorf("client %d: %w", i, err)
 		}

@@ -100,18 +100,18 @@ func measureHeavy(ctx SpecContext, model string, rounds int) measurement {
 	before, err := s.TreeStats()
 	must(err)
 	peak := watchPeak(s)
-	res := load.run(s.addr, lab.Scaled(30*time.Second))
+	res := load.run(s.addr, lab.Scaled(30*time.Second), lab.Scaled(pingTimeout))
 	m.stats = peak()
 	after, err := s.TreeStats()
 	must(err)
 	m.cpu, m.pings = after.CPU-before.CPU, res.pings
 	m.workRate = float64(res.answered) / res.elapsed.Seconds()
 	s.alive("clients sent WORK")
-	if len(res.wrong) > 0 {
-		suite.Failf("%s and %d clients sending WORK, %d answers were wrong or missing, e.g. %s.", modelTitle(s), compareHeavy, len(res.wrong), strings.Join(res.wrong[:min(3, len(res.wrong))], "; "))
-	}
 	if res.pingErr != nil {
 		suite.Failf("%s and %d clients sending WORK, the probe's PING failed: %v.", modelTitle(s), compareHeavy, res.pingErr)
+	}
+	if len(res.wrong) > 0 {
+		suite.Failf("%s and %d clients sending WORK, %d answers were wrong or missing, e.g. %s.", modelTitle(s), compareHeavy, len(res.wrong), strings.Join(res.wrong[:min(3, len(res.wrong))], "; "))
 	}
 	return m
 }

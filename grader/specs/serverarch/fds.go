@@ -1,6 +1,8 @@
 package serverarch
 
 import (
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,10 +13,12 @@ import (
 )
 
 // The descriptor check: 2,000 short connections, some that ask, some that
-// say nothing, some that reset, and the server's open descriptors afterwards.
+// say nothing, some that reset, while idle clients stay connected, and the
+// server's open descriptors afterwards.
 const (
 	cycles      = 2000
 	cyclers     = 8
+	churnIdle   = 100
 	fdsSettle   = 5 * time.Second
 	fdsBaseline = 3 // connections that warm the server up before its baseline
 )
@@ -31,52 +35,71 @@ var _ = Describe("The epoll model under connection churn", Label(CaseLabel), fun
 			askOrFail(s, c, exchange{request: w.request(), answer: w.answer()}, "")
 			c.close()
 		}
-		var base lab.ProcessStats
 		must(lab.Await(ctx, lab.Scaled(fdsSettle), func() (bool, error) {
 			conns, err := lab.Connections(s.port)
-			if err != nil {
-				return false, err
-			}
-			base, err = s.Stats()
 			return !anyOpen(conns), err
 		}))
+		idle, failed, err := openFleet(s.addr, churnIdle)
+		if failed > 0 {
+			suite.Failf("%d of %d idle clients could not connect (first: %v).", failed, churnIdle, err)
+		}
+		if missed, err := idle.pingAll(lab.Scaled(pingTimeout)); missed > 0 {
+			s.alive("idle clients were PINGed")
+			suite.Failf("With %d clients connected, %d did not get PONG (first: %v): the epoll model serves every connected client (Task 2).", churnIdle, missed, err)
+		}
+		base, err := s.Stats()
+		must(err)
 		r := suite.Rand("fds/kinds")
 		kinds := make([]int, cycles)
 		for i := range kinds {
 			kinds[i] = r.IntN(4)
 		}
-		var failures atomic.Int64
+		var (
+			stop     atomic.Bool
+			mu       sync.Mutex
+			firstErr error
+		)
+		fail := func(err error) {
+			mu.Lock()
+			firstErr = cmpErr(firstErr, err)
+			mu.Unlock()
+			stop.Store(true)
+		}
 		lab.All(cyclers, func(w int) {
-			for i := w; i < cycles; i += cyclers {
+			for i := w; i < cycles && !stop.Load(); i += cyclers {
 				c, err := dial(s.addr)
 				if err != nil {
-					failures.Add(1)
-					continue
+					fail(fmt.Errorf("client %d could not connect: %w", i+1, err))
+					return
 				}
 				switch kinds[i] {
 				case 0: // a PING, answered, then a close
-					c.ask("PING", lab.Scaled(pingTimeout))
+					_, err = c.ping(lab.Scaled(pingTimeout))
 				case 1: // half a line, then a close
-					c.send("PI")
+					err = c.send("PI")
 				case 2: // a reset (SO_LINGER 0) after a PING
-					c.ask("PING", lab.Scaled(pingTimeout))
+					_, err = c.ping(lab.Scaled(pingTimeout))
 					c.c.SetLinger(0)
 				case 3: // nothing at all
 				}
 				c.close()
+				if err != nil {
+					fail(fmt.Errorf("client %d: %w", i+1, err))
+					return
+				}
 			}
 		})
 		s.alive("clients came and went")
-		if n := failures.Load(); n > 0 {
-			suite.Failf("%d of %d clients that connected one after another could not connect: a server that runs out of descriptors cannot accept.", n, cycles)
+		if firstErr != nil {
+			suite.Failf("While %d idle clients stayed connected, clients connecting one after another were not all served: %v.", churnIdle, firstErr)
 		}
 		var now lab.ProcessStats
-		err := lab.Await(ctx, lab.Scaled(fdsSettle), func() (bool, error) {
+		err = lab.Await(ctx, lab.Scaled(fdsSettle), func() (bool, error) {
 			var err error
 			now, err = s.Stats()
 			return now.OpenFDs <= base.OpenFDs, err
 		})
-		suite.Evidence("descriptors", "before: %d open; after %d connections came and went: %d open", base.OpenFDs, cycles, now.OpenFDs)
+		suite.Evidence("descriptors", "with %d idle clients connected: %d open; after %d more connections came and went: %d open", churnIdle, base.OpenFDs, cycles, now.OpenFDs)
 		if err != nil {
 			suite.Failf("After %d clients connected and closed (some after a PING, some in the middle of a line, some with a reset, some silent), the server holds %d more open descriptors than before (%d, then %d): close the socket (and remove it from epoll) on every path that ends a connection: EOF, a read or write error, a reset (Task 2).", cycles, now.OpenFDs-base.OpenFDs, base.OpenFDs, now.OpenFDs)
 		}

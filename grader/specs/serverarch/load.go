@@ -44,8 +44,9 @@ type loadResult struct {
 
 // run connects the clients, sends every client's first WORK at once, keeps
 // each client busy until it has had its answers, and PINGs on the probe
-// connection until the last answer. answerTimeout bounds one WORK's wait.
-func (l *workLoad) run(addr string, answerTimeout time.Duration) loadResult {
+// connection until the last answer. answerTimeout bounds one WORK's wait,
+// probeTimeout one PING's; a PING unanswered ends the workload.
+func (l *workLoad) run(addr string, answerTimeout, probeTimeout time.Duration) loadResult {
 	var res loadResult
 	conns := make([]*conn, l.clients)
 	for i := range conns {
@@ -64,6 +65,19 @@ func (l *workLoad) run(addr string, answerTimeout time.Duration) loadResult {
 	}
 	defer probe.close()
 
+	// abort ends the workload early: the probe went unanswered (a server
+	// that serves one client at a time, or has stopped), so every client's
+	// wait is cut short instead of running out its own timeout.
+	var abortOnce sync.Once
+	abort := func() {
+		abortOnce.Do(func() {
+			for _, c := range conns {
+				if c != nil {
+					c.close()
+				}
+			}
+		})
+	}
 	var mu sync.Mutex
 	done := make(chan struct{})
 	var probeDone sync.WaitGroup
@@ -78,12 +92,10 @@ func (l *workLoad) run(addr string, answerTimeout time.Duration) loadResult {
 				return
 			case <-tick.C:
 			}
-			answer, rtt, err := probe.ask("PING", answerTimeout)
-			if err == nil && answer != "PONG" {
-				err = fmt.Errorf("answered %q to PING", clip(answer))
-			}
+			rtt, err := probe.ping(probeTimeout)
 			if err != nil {
 				res.pingErr = err
+				abort()
 				return
 			}
 			res.pings = append(res.pings, rtt)

@@ -1,9 +1,11 @@
 package serverarch
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -136,8 +138,10 @@ func checkProtocol(s *server) {
 	if err != nil || answer != "ERR line too long" {
 		suite.Failf("%s: sent %d bytes without a newline, got %s, want \"ERR line too long\" and then the connection closed.", modelTitle(s), maxLine+904, describeAnswer(answer, err))
 	}
-	if answer, err := c.readLine(lab.Scaled(answerTimeout)); err == nil || !strings.Contains(err.Error(), "closed") {
-		suite.Failf("%s: after \"ERR line too long\" the server must close the connection; it %s.", modelTitle(s), describeAnswer(answer, err))
+	// The close may come as a reset: the rest of the line was still unread
+	// in the server's socket when it closed, which makes the kernel send RST.
+	if answer, err := c.readLine(lab.Scaled(answerTimeout)); err == nil || !(strings.Contains(err.Error(), "closed") || errors.Is(err, syscall.ECONNRESET)) {
+		suite.Failf("%s: after \"ERR line too long\" the server must close the connection; instead the grader read %s.", modelTitle(s), describeAnswer(answer, err))
 	}
 	s.alive("it was asked a line too long")
 }
