@@ -15,7 +15,9 @@
 //     (handshake.go: case 01's handshake-sequence; transport.go: case 02's
 //     transport-decision, a table per message type; closestates.go: case 03's
 //     close-states, with RFC 9293's state machine; holcomparison.go: case 04's
-//     hol-comparison, a table of HTTP/1.1, HTTP/2 and HTTP/3 under one lost packet), with
+//     hol-comparison, a table of HTTP/1.1, HTTP/2 and HTTP/3 under one lost packet;
+//     architecture.go: case 05's architecture, two tables of the three server
+//     architectures under idle and CPU-heavy clients, and a recommendation each), with
 //     the words it recognises kept apart (handshake_terms.go, closestates_terms.go, text.go).
 //
 // Findings are written for students: what is missing or wrong, where, and the concept of

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -124,6 +125,8 @@ func benchLoad(int) error {
 	}
 	fmt.Println("load generator inside a sandbox namespace (loopback, in-process accepting server)")
 	fmt.Printf("  connects: %d in %v = %.0f connects/s (%d concurrent dialers)\n", f.Connects, f.ConnectTime.Round(time.Millisecond), float64(f.Connects)/f.ConnectTime.Seconds(), f.Dialers)
+	fmt.Printf("  holding %d idle clients (case 05's scene; each a connection and a read buffer): opened in %v, %+d open fds, %+.1f MiB RSS\n",
+		f.Idle.Clients, f.Idle.OpenTime.Round(time.Millisecond), f.Idle.FDs, float64(f.Idle.RSS)/(1<<20))
 	for _, r := range f.Rates {
 		fmt.Printf("  open loop at %4.0f/s: achieved %6.1f/s over %d arrivals (%.1f%% of the asked rate)\n", r.Asked, r.Achieved, r.N, 100*r.Achieved/r.Asked)
 	}
@@ -166,6 +169,15 @@ type loadFigures struct {
 	Dialers     int
 	ConnectTime time.Duration
 	Rates       []rateFigure
+	Idle        idleFigures
+}
+
+// idleFigures are the grader's own cost of holding case 05's idle clients.
+type idleFigures struct {
+	Clients  int
+	OpenTime time.Duration
+	FDs      int   // more open descriptors than before
+	RSS      int64 // bytes more resident memory than before
 }
 
 // loadChild runs inside the sandbox: an accept-and-close server on loopback,
@@ -227,6 +239,54 @@ func loadChild() int {
 		elapsed := time.Duration(last.Load())
 		f.Rates = append(f.Rates, rateFigure{Asked: rate, Achieved: float64(n-1) / elapsed.Seconds(), N: n})
 	}
+	idle, err := holdIdleClients(1200)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	f.Idle = idle
 	json.NewEncoder(os.Stdout).Encode(f)
 	return 0
+}
+
+// holdIdleClients connects n clients to a listener that never accepts (the
+// kernel completes their handshakes into its accept queue, so only the
+// clients' ends are this process's) and measures what holding them costs
+// this process: one descriptor each, and the read buffer case 05's specs
+// keep per client (grader/specs/serverarch, conn).
+func holdIdleClients(n int) (idleFigures, error) {
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return idleFigures{}, err
+	}
+	defer ln.Close()
+	runtime.GC()
+	before, err := lab.StatsOf(os.Getpid())
+	if err != nil {
+		return idleFigures{}, err
+	}
+	type client struct {
+		c net.Conn
+		r *bufio.Reader
+	}
+	clients := make([]client, 0, n)
+	start := time.Now()
+	for range n {
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), 2*time.Second)
+		if err != nil {
+			return idleFigures{}, fmt.Errorf("idle client %d of %d: %w", len(clients)+1, n, err)
+		}
+		clients = append(clients, client{c, bufio.NewReader(c)})
+	}
+	f := idleFigures{Clients: n, OpenTime: time.Since(start)}
+	runtime.GC()
+	after, err := lab.StatsOf(os.Getpid())
+	if err != nil {
+		return idleFigures{}, err
+	}
+	f.FDs, f.RSS = after.OpenFDs-before.OpenFDs, after.RSS-before.RSS
+	for _, c := range clients {
+		c.c.Close()
+	}
+	return f, nil
 }

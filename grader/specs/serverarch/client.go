@@ -115,13 +115,19 @@ type fleet struct {
 	conns []*conn
 }
 
-// dialers bounds how many connections a fleet opens at a time.
+// dialers bounds how many connections a fleet opens or PINGs at a time.
 const dialers = 64
 
 // openFleet connects n clients to addr, dialers at a time, and closes them
 // when the spec ends. It returns how many connections failed and the first
 // error.
 func openFleet(addr string, n int) (*fleet, int, error) {
+	return openFleetAtOnce(addr, n, dialers)
+}
+
+// openFleetAtOnce is openFleet with at most together connections opening at
+// the same moment.
+func openFleetAtOnce(addr string, n, together int) (*fleet, int, error) {
 	f := &fleet{conns: make([]*conn, n)}
 	DeferCleanup(f.close)
 	var (
@@ -131,7 +137,7 @@ func openFleet(addr string, n int) (*fleet, int, error) {
 		wg       sync.WaitGroup
 		next     = make(chan int)
 	)
-	for range dialers {
+	for range together {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -3,6 +3,7 @@ package serverarch
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,17 +31,78 @@ const (
 	// as a share of the last: one worker answers one at a time (about 0.1);
 	// WORK computed all at once answers everything near the end (above 0.5).
 	maxSpread = 0.3
+	// maxOverShare bounds how often more than -workers threads may be at
+	// work: the loop answering a PING, or the garbage collector, joins the
+	// worker now and then; a second worker is there all the time.
+	maxOverShare  = 0.5
+	runnableEvery = 5 * time.Millisecond
+	// runnableBaseline is how long the server is watched before the load.
+	runnableBaseline = 100 * time.Millisecond
 )
+
+// sampleRunnable looks at the server's runnable threads every runnableEvery
+// until the returned function is called, which returns in how many looks
+// more than limit were runnable, how many looks there were, and the median
+// count.
+func sampleRunnable(pid, limit int) func() (over, samples, median int) {
+	var over, samples int
+	var counts []int
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(runnableEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if n, err := lab.RunnableThreads(pid); err == nil {
+				samples++
+				counts = append(counts, n)
+				if n > limit {
+					over++
+				}
+			}
+		}
+	}()
+	return func() (int, int, int) {
+		close(stop)
+		<-done
+		if len(counts) == 0 {
+			return over, samples, 0
+		}
+		slices.Sort(counts)
+		return over, samples, counts[len(counts)/2]
+	}
+}
 
 var _ = Describe("The epoll model with 100 CPU-heavy clients", Label(CaseLabel), func() {
 	It("keeps answering PINGs while its workers hash, and runs at most -workers WORK at once", Label("arch.cpu-heavy"), func(ctx SpecContext) {
 		s := startServer(ctx, "heavy", epoll, heavyWorkers)
 		load := newWorkLoad("heavy", heavyClients, roundsFor(heavyWork), heavyEach)
+		// Threads at work with every client connected and no WORK yet (a
+		// loop that polls is one) are not WORK: only what the load adds is
+		// held to -workers.
+		var baseline int
+		var busy func() (int, int, int)
+		load.connected = func() {
+			idle := sampleRunnable(s.Pid(), 0)
+			time.Sleep(runnableBaseline)
+			_, _, baseline = idle()
+			busy = sampleRunnable(s.Pid(), heavyWorkers+baseline)
+		}
 		res := load.run(s.addr, lab.Scaled(30*time.Second), lab.Scaled(pingTimeout))
+		var over, samples int
+		if busy != nil {
+			over, samples, _ = busy()
+		}
 		suite.Evidence("workload", "%d clients × %d WORK of %d rounds (about %v each here), -workers %d: %d answered in %v",
 			heavyClients, heavyEach, load.rounds, heavyWork, heavyWorkers, res.answered, lab.Round(res.elapsed))
 		suite.Evidence("probe", "a PING every %v meanwhile: %s", load.probe, res.pings.Summary())
 		suite.Evidence("first answers", "the 10th of the clients' first answers came at %.2f of the time the last came (one at a time: about 0.1)", res.spread())
+		suite.Evidence("threads at work", "with the clients connected and no WORK yet, %d of the server's threads running or ready to run (the median of its looks); under the load, more than %d in %d of %d looks (every %v)", baseline, heavyWorkers+baseline, over, samples, runnableEvery)
 		s.alive("its clients sent WORK")
 		if res.pingErr != nil {
 			suite.Failf("While %d clients sent WORK, the probe's PING failed: %v. The loop must stay free to answer PING while WORK runs on the workers (Task 3).", heavyClients, res.pingErr)
@@ -50,6 +112,9 @@ var _ = Describe("The epoll model with 100 CPU-heavy clients", Label(CaseLabel),
 		}
 		if p99 := res.pings.Percentile(99); p99 > heavyP99 {
 			suite.Failf("While %d clients sent WORK, PINGs took %v at the 99th percentile (limit %v; %s): the loop was busy hashing. Hand WORK to the pool of -workers goroutines and go back to epoll_wait; answer when a worker hands the result back (Task 3).", heavyClients, lab.Round(p99), heavyP99, res.pings.Summary())
+		}
+		if samples > 0 && float64(over) > maxOverShare*float64(samples) {
+			suite.Failf("With -workers %d, more than %d of the server's threads were running (or ready to run) in %d of %d looks at /proc while the clients sent WORK: more WORK ran at once than -workers allows. Start exactly -workers goroutines that take WORK from one queue (Task 3).", heavyWorkers, heavyWorkers, over, samples)
 		}
 		if sp := res.spread(); sp > maxSpread {
 			suite.Failf("With -workers %d, the clients' first WORK answers came in a clump: the tenth came at %.2f of the time of the last (one worker answers them one at a time: about 0.1). Every WORK ran at once: run WORK on exactly -workers goroutines that take jobs from a queue, not a goroutine per request (Task 3).", heavyWorkers, sp)
@@ -63,10 +128,13 @@ const (
 	slowPingers = 5
 	slowPings   = 20
 	slowP99     = 100 * time.Millisecond
-	// filled is how much of the BLOB must sit in the kernel's buffers
-	// (the reader's receive queue and the server's send queue) before the
-	// other clients PING: the server has written all the socket takes.
+	// filled is how much of the BLOB must at least sit in the kernel's
+	// buffers (the reader's receive queue and the server's send queue)
+	// before the other clients PING.
 	filled = 256 << 10
+	// steadyLooks is how many looks at the kernel's socket table in a row
+	// must find the same bytes queued before the buffers count as full.
+	steadyLooks = 25
 )
 
 var _ = Describe("The epoll model with a slow reader", Label(CaseLabel), func() {
@@ -78,7 +146,11 @@ var _ = Describe("The epoll model with a slow reader", Label(CaseLabel), func() 
 			suite.Failf("could not send BLOB %d: %v", slowBlob, err)
 		}
 		local := netip.MustParseAddrPort(reader.c.LocalAddr().String())
-		var queued uint32
+		// The buffers are full when what sits in them stops growing: from
+		// then on a write of the BLOB cannot go through, and a loop that
+		// waits for it (a blocking socket, a retry on EAGAIN) waits forever.
+		var queued, last uint32
+		steady := 0
 		err := lab.Await(ctx, lab.Scaled(5*time.Second), func() (bool, error) {
 			socks, err := lab.Connections(s.port)
 			if err != nil {
@@ -93,12 +165,18 @@ var _ = Describe("The epoll model with a slow reader", Label(CaseLabel), func() 
 					queued += so.SendQ
 				}
 			}
-			return queued >= filled, nil
+			if queued == last {
+				steady++
+			} else {
+				steady = 0
+			}
+			last = queued
+			return queued >= filled && steady >= steadyLooks, nil
 		})
 		suite.Evidence("slow reader", "asked BLOB %d and read nothing: %d bytes of it in the kernel's buffers", slowBlob, queued)
 		if err != nil {
 			s.alive("a client asked for a BLOB")
-			suite.Failf("A client asked for BLOB %d and the server put only %d bytes of it on the connection within %v: write the BLOB as the socket takes it.", slowBlob, queued, lab.Scaled(5*time.Second))
+			suite.Failf("A client asked for BLOB %d and did not read; within %v the server neither filled the connection's buffers nor stopped writing to them (%d bytes queued): write the BLOB as the socket takes it.", slowBlob, lab.Scaled(5*time.Second), queued)
 		}
 		var rtts lab.Latencies
 		for i := range slowPingers {

@@ -35,10 +35,14 @@ var _ = Describe("The epoll model under connection churn", Label(CaseLabel), fun
 			askOrFail(s, c, exchange{request: w.request(), answer: w.answer()}, "")
 			c.close()
 		}
-		must(lab.Await(ctx, lab.Scaled(fdsSettle), func() (bool, error) {
+		if err := lab.Await(ctx, lab.Scaled(fdsSettle), func() (bool, error) {
 			conns, err := lab.Connections(s.port)
 			return !anyOpen(conns), err
-		}))
+		}); err != nil {
+			s.alive("warm-up clients closed")
+			conns, _ := lab.Connections(s.port)
+			suite.Failf("%v after %d clients closed their connections, the server still holds them open (%s): a socket the client closed stays in CLOSE_WAIT until the server closes it too. When a read returns 0 bytes, remove the socket from epoll and close it (Task 2).", lab.Scaled(fdsSettle), fdsBaseline, lab.CountStates(conns))
+		}
 		idle, failed, err := openFleet(s.addr, churnIdle)
 		if failed > 0 {
 			suite.Failf("%d of %d idle clients could not connect (first: %v).", failed, churnIdle, err)

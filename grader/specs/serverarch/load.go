@@ -18,6 +18,9 @@ type workLoad struct {
 	probe   time.Duration // between two PINGs of the probe
 	jobs    []work        // the distinct requests, cycled over (their answers are computed once)
 	answers map[string]string
+	// connected, if set, is called once every client is connected and the
+	// probe answered, just before the first WORK is sent.
+	connected func()
 }
 
 // newWorkLoad draws the workload's requests: distinct seeds per stream, the
@@ -48,6 +51,19 @@ type loadResult struct {
 // probeTimeout one PING's; a PING unanswered ends the workload.
 func (l *workLoad) run(addr string, answerTimeout, probeTimeout time.Duration) loadResult {
 	var res loadResult
+	// The probe is an established client, answered once, before the load
+	// starts: what it measures is the latency of a served connection while
+	// others work, not the cost of starting its own thread or process.
+	probe, err := dial(addr)
+	if err != nil {
+		res.pingErr = fmt.Errorf("the probe could not connect: %w", err)
+		return res
+	}
+	defer probe.close()
+	if _, err := probe.ping(probeTimeout); err != nil {
+		res.pingErr = fmt.Errorf("before the load: %w", err)
+		return res
+	}
 	conns := make([]*conn, l.clients)
 	for i := range conns {
 		c, err := dial(addr)
@@ -58,12 +74,6 @@ func (l *workLoad) run(addr string, answerTimeout, probeTimeout time.Duration) l
 		conns[i] = c
 		defer c.close()
 	}
-	probe, err := dial(addr)
-	if err != nil {
-		res.pingErr = fmt.Errorf("the probe could not connect: %w", err)
-		return res
-	}
-	defer probe.close()
 
 	// abort ends the workload early: the probe went unanswered (a server
 	// that serves one client at a time, or has stopped), so every client's
@@ -101,6 +111,9 @@ func (l *workLoad) run(addr string, answerTimeout, probeTimeout time.Duration) l
 			res.pings = append(res.pings, rtt)
 		}
 	}()
+	if l.connected != nil {
+		l.connected()
+	}
 	start := time.Now()
 	lab.All(l.clients, func(i int) {
 		c := conns[i]

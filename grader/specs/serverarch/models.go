@@ -45,6 +45,8 @@ var _ = Describe("The thread model", Label(CaseLabel), func() {
 var _ = Describe("The process model", Label(CaseLabel), func() {
 	It("runs one process per connection and reaps each one", Label("arch.process-model"), func(ctx SpecContext) {
 		s := startServer(ctx, "process", process, 2)
+		base, err := s.Stats()
+		must(err)
 		f, failed, err := openFleet(s.addr, processClients)
 		if failed > 0 {
 			s.alive("clients connected")
@@ -77,6 +79,7 @@ var _ = Describe("The process model", Label(CaseLabel), func() {
 		s.alive("its clients closed")
 		switch {
 		case err == nil:
+			checkParentFDs(ctx, s, base.OpenFDs)
 		case left.zombies > 0:
 			suite.Failf("%v after its %d clients closed, the server still has %d zombie children: a child that ended stays in the process table until its parent waits for it. Wait for every child (cmd.Wait, or wait4 on SIGCHLD) (Task 5).", lab.Scaled(reapTimeout), processClients, left.zombies)
 		default:
@@ -100,4 +103,20 @@ func countBelow(pid int) (treeCount, error) {
 		}
 	}
 	return c, err
+}
+
+// checkParentFDs requires the process model's parent to be back to the
+// descriptors it had before its clients came: it closed its copy of every
+// socket it handed to a child.
+func checkParentFDs(ctx SpecContext, s *server, before int) {
+	var now lab.ProcessStats
+	err := lab.Await(ctx, lab.Scaled(reapTimeout), func() (bool, error) {
+		var err error
+		now, err = s.Stats()
+		return now.OpenFDs <= before, err
+	})
+	suite.Evidence("parent's descriptors", "before the clients: %d open; after they closed and every child ended: %d", before, now.OpenFDs)
+	if err != nil {
+		suite.Failf("After its %d clients closed and every child ended, the parent holds %d more open descriptors than before they came (%d, then %d): it kept its copy of the sockets it handed to the children. Close the parent's copy right after the child has started (with TCPConn.File(), both the file and the connection) (Task 5).", processClients, now.OpenFDs-before, before, now.OpenFDs)
+	}
 }

@@ -20,6 +20,9 @@ const answerTimeout = 2 * time.Second
 // maxLine is the brief's longest request line.
 const maxLine = 4096
 
+// manyPings is a pipelined burst longer than a line may be.
+const manyPings = 1000
+
 // exchange is one request and the answer the brief defines for it; a bad
 // request's answer is any line starting with "ERR ".
 type exchange struct {
@@ -115,6 +118,23 @@ func checkProtocol(s *server) {
 		}
 	}
 
+	// Many requests in one write: more bytes than one line may hold, each
+	// line short. The limit is per line, not per read.
+	pings := make([]string, manyPings)
+	for i := range pings {
+		pings[i] = "PING"
+	}
+	if err := a.send(pings...); err != nil {
+		suite.Failf("%s: could not send %d pipelined PINGs: %v", modelTitle(s), manyPings, err)
+	}
+	for i := range manyPings {
+		answer, err := a.readLine(lab.Scaled(answerTimeout))
+		if err != nil || answer != "PONG" {
+			suite.Failf("%s: %d PINGs sent in one write (%d bytes, each line 5), answer %d: %s, want \"PONG\". The 4,096-byte limit is for one line; a read may hold many complete lines, each answered (Task 1).",
+				modelTitle(s), manyPings, 5*manyPings, i+1, describeAnswer(answer, err))
+		}
+	}
+
 	// Bad requests: ERR, and the connection stays open.
 	for _, bad := range badRequests {
 		askOrFail(s, a, exchange{request: bad, bad: true}, "")
@@ -126,6 +146,25 @@ func checkProtocol(s *server) {
 	defer b.close()
 	askOrFail(s, b, exchange{request: "PING", answer: "PONG"}, " from a second client while the first stays connected (a server that serves one client at a time never answers it)")
 	askOrFail(s, a, exchange{request: "PING", answer: "PONG"}, " from the first client again")
+
+	// A client that half-closes right after its requests gets every answer,
+	// then the close.
+	h := dialOrFail(s, "a client that half-closes")
+	defer h.close()
+	hw := work{rounds: 1 + r.IntN(5000), seed: seedToken(stream+"/halfclose", 10)}
+	if err := h.send(hw.request(), "PING"); err == nil {
+		h.c.CloseWrite()
+	}
+	for _, e := range []exchange{{request: hw.request(), answer: hw.answer()}, {request: "PING", answer: "PONG"}} {
+		answer, err := h.readLine(lab.Scaled(answerTimeout))
+		if err != nil || answer != e.answer {
+			suite.Failf("%s: a client sent %q and \"PING\", then closed its sending side (shutdown SHUT_WR); for %q it got %s, want %q. A read of 0 bytes means the client will send nothing more, not that it wants nothing more: answer what it sent, then close (Task 2).",
+				modelTitle(s), hw.request(), e.request, describeAnswer(answer, err), clip(e.answer))
+		}
+	}
+	if answer, err := h.readLine(lab.Scaled(answerTimeout)); err == nil || !strings.Contains(err.Error(), "closed") {
+		suite.Failf("%s: after answering a client that closed its sending side, the server must close the connection; instead the grader read %s.", modelTitle(s), describeAnswer(answer, err))
+	}
 
 	// A line too long: ERR line too long, then the server closes.
 	c := dialOrFail(s, "a client sending a line too long")
