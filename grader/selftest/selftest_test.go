@@ -11,7 +11,6 @@ import (
 	"github.com/wirelab/wirelab/grader/engine"
 	"github.com/wirelab/wirelab/grader/release"
 	"github.com/wirelab/wirelab/grader/report"
-	"github.com/wirelab/wirelab/grader/specs/serverarch"
 )
 
 // EnvSelftest enables the (slow, privileged) self-validation in `go test`.
@@ -40,10 +39,8 @@ func TestFixtures(t *testing.T) {
 	abs, _ := filepath.Abs(root)
 	// Whatever the fixtures did (the hostile corpus included), the machine is
 	// as it was afterwards: no process, namespace, device, cgroup or temporary
-	// directory of a grading is left. (A cleanup, not a defer: it must wait
-	// for the parallel gradings.)
-	before := snapshot(t)
-	t.Cleanup(func() { checkNothingLeft(t, before) })
+	// directory of a grading is left.
+	defer checkNothingLeft(t, snapshot(t))
 	const seed = 20261125 // fixed, so that a failure here replays with `grade --seed`
 	for _, slug := range engine.Slugs() {
 		targets, err := Targets(abs, slug)
@@ -52,18 +49,6 @@ func TestFixtures(t *testing.T) {
 		}
 		for _, target := range targets {
 			t.Run(target.Name, func(t *testing.T) {
-				// Gradings run side by side, as many as go test's -parallel
-				// (make test: 2), since a grading mostly waits (its CPU time is
-				// a fifth to a half of its wall time). Each grading has its
-				// own namespaces and cgroup, so two never see each other's
-				// sockets. Two kinds run alone, first: the hostile
-				// submissions, which attack the machine itself (fork bombs,
-				// memory), and case 05's, whose CPU-heavy scenes keep both
-				// cores busy for seconds (another grading's latencies would
-				// measure them).
-				if !target.Hostile && target.Case != serverarch.CaseLabel {
-					t.Parallel()
-				}
 				r, err := Grade(grade, abs, target, seed)
 				if err != nil {
 					t.Fatal(err)
