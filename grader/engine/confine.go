@@ -113,6 +113,10 @@ func (g *caseGrader) confinement() string {
 	if g.cgroup == nil {
 		group = fmt.Sprintf("%s of address space per program (no cgroup: %v)", jail.Bytes(4*l.Memory), g.cgroupErr)
 	}
-	return fmt.Sprintf("student programs run %s, in a clean environment; limits: %s, %d open files, %s per file, %d s of CPU, %s of disk",
-		who, group, l.OpenFiles, jail.Bytes(l.FileSize), l.CPUSeconds, jail.Bytes(l.Disk))
+	whose := "student programs"
+	if g.def.Limits != nil {
+		whose = fmt.Sprintf("%s's student programs", g.def.Slug) // its own limits: say whose they are
+	}
+	return fmt.Sprintf("%s run %s, in a clean environment; limits: %s, %d open files, %s per file, %d s of CPU, %s of disk",
+		whose, who, group, l.OpenFiles, jail.Bytes(l.FileSize), l.CPUSeconds, jail.Bytes(l.Disk))
 }

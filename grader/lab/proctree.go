@@ -91,20 +91,3 @@ func TreeStatsOf(pid int) (TreeStats, error) {
 
 // TreeStats measures the program and every process it started.
 func (p *Process) TreeStats() (TreeStats, error) { return TreeStatsOf(p.Pid()) }
-
-// RunnableThreads counts the threads of pid that are running or waiting for
-// a core (state R): how much of its work is in progress at this moment,
-// whether or not the machine has a core free for it.
-func RunnableThreads(pid int) (int, error) {
-	threads, err := procfs.AllThreads(pid)
-	if err != nil {
-		return 0, fmt.Errorf("lab: /proc/%d/task: %w", pid, err)
-	}
-	n := 0
-	for _, t := range threads {
-		if st, err := t.Stat(); err == nil && st.State == "R" {
-			n++
-		}
-	}
-	return n, nil
-}

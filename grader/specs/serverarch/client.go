@@ -115,14 +115,19 @@ type fleet struct {
 	conns []*conn
 }
 
-// dialers bounds how many connections a fleet opens or PINGs at a time.
+// dialers bounds how many connections of a fleet are PINGed at a time.
 const dialers = 64
 
-// openFleet connects n clients to addr, dialers at a time, and closes them
-// when the spec ends. It returns how many connections failed and the first
-// error.
+// politeDialers is how many connections openFleet opens at a time: no more
+// than the smallest backlog a server could have, so that a fleet measures
+// the server and not its listen backlog (arch.idle-clients checks that).
+const politeDialers = 16
+
+// openFleet connects n clients to addr, politeDialers at a time, and closes
+// them when the spec ends. It returns how many connections failed and the
+// first error.
 func openFleet(addr string, n int) (*fleet, int, error) {
-	return openFleetAtOnce(addr, n, dialers)
+	return openFleetAtOnce(addr, n, politeDialers)
 }
 
 // openFleetAtOnce is openFleet with at most together connections opening at

@@ -18,9 +18,6 @@ type workLoad struct {
 	probe   time.Duration // between two PINGs of the probe
 	jobs    []work        // the distinct requests, cycled over (their answers are computed once)
 	answers map[string]string
-	// connected, if set, is called once every client is connected and the
-	// probe answered, just before the first WORK is sent.
-	connected func()
 }
 
 // newWorkLoad draws the workload's requests: distinct seeds per stream, the
@@ -111,9 +108,6 @@ func (l *workLoad) run(addr string, answerTimeout, probeTimeout time.Duration) l
 			res.pings = append(res.pings, rtt)
 		}
 	}()
-	if l.connected != nil {
-		l.connected()
-	}
 	start := time.Now()
 	lab.All(l.clients, func(i int) {
 		c := conns[i]
