@@ -125,8 +125,8 @@ func benchLoad(int) error {
 	}
 	fmt.Println("load generator inside a sandbox namespace (loopback, in-process accepting server)")
 	fmt.Printf("  connects: %d in %v = %.0f connects/s (%d concurrent dialers)\n", f.Connects, f.ConnectTime.Round(time.Millisecond), float64(f.Connects)/f.ConnectTime.Seconds(), f.Dialers)
-	fmt.Printf("  holding %d idle clients (case 05's scene; each a connection and a read buffer): opened in %v, %+d open fds, %+.1f MiB RSS\n",
-		f.Idle.Clients, f.Idle.OpenTime.Round(time.Millisecond), f.Idle.FDs, float64(f.Idle.RSS)/(1<<20))
+	fmt.Printf("  holding %d idle clients (case 05's scene; each a connection and a read buffer): opened in %v, %+d open fds, %+.1f MiB of Go heap, %+.1f MiB RSS (buffers not yet read into are not resident)\n",
+		f.Idle.Clients, f.Idle.OpenTime.Round(time.Millisecond), f.Idle.FDs, float64(f.Idle.Heap)/(1<<20), float64(f.Idle.RSS)/(1<<20))
 	for _, r := range f.Rates {
 		fmt.Printf("  open loop at %4.0f/s: achieved %6.1f/s over %d arrivals (%.1f%% of the asked rate)\n", r.Asked, r.Achieved, r.N, 100*r.Achieved/r.Asked)
 	}
@@ -178,6 +178,7 @@ type idleFigures struct {
 	OpenTime time.Duration
 	FDs      int   // more open descriptors than before
 	RSS      int64 // bytes more resident memory than before
+	Heap     int64 // bytes more of Go heap in use than before (after a GC)
 }
 
 // loadChild runs inside the sandbox: an accept-and-close server on loopback,
@@ -260,7 +261,9 @@ func holdIdleClients(n int) (idleFigures, error) {
 		return idleFigures{}, err
 	}
 	defer ln.Close()
+	var heapBefore, heapAfter runtime.MemStats
 	runtime.GC()
+	runtime.ReadMemStats(&heapBefore)
 	before, err := lab.StatsOf(os.Getpid())
 	if err != nil {
 		return idleFigures{}, err
@@ -280,11 +283,13 @@ func holdIdleClients(n int) (idleFigures, error) {
 	}
 	f := idleFigures{Clients: n, OpenTime: time.Since(start)}
 	runtime.GC()
+	runtime.ReadMemStats(&heapAfter)
 	after, err := lab.StatsOf(os.Getpid())
 	if err != nil {
 		return idleFigures{}, err
 	}
 	f.FDs, f.RSS = after.OpenFDs-before.OpenFDs, after.RSS-before.RSS
+	f.Heap = int64(heapAfter.HeapAlloc) - int64(heapBefore.HeapAlloc)
 	for _, c := range clients {
 		c.c.Close()
 	}
