@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -91,3 +92,26 @@ func TreeStatsOf(pid int) (TreeStats, error) {
 
 // TreeStats measures the program and every process it started.
 func (p *Process) TreeStats() (TreeStats, error) { return TreeStatsOf(p.Pid()) }
+
+// CPUOver measures the program and every process it started over a window:
+// the CPU time they used in it, and the tree as it was at its end. It is a
+// measurement, not a wait for readiness: the window is the quantity
+// measured. It ends early, with ctx's error, when ctx does.
+func (p *Process) CPUOver(ctx context.Context, window time.Duration) (TreeStats, time.Duration, error) {
+	before, err := p.TreeStats()
+	if err != nil {
+		return TreeStats{}, 0, err
+	}
+	timer := time.NewTimer(window)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return TreeStats{}, 0, ctx.Err()
+	case <-timer.C:
+	}
+	after, err := p.TreeStats()
+	if err != nil {
+		return TreeStats{}, 0, err
+	}
+	return after, after.CPU - before.CPU, nil
+}

@@ -77,12 +77,8 @@ func measureIdle(ctx SpecContext, model string) measurement {
 		suite.Failf("%s and %d idle clients, %d did not get PONG (first: %v).", modelTitle(s), m.clients, missed, err)
 	}
 	s.AwaitQuiet(ctx, lab.Scaled(time.Second))
-	before, err := s.TreeStats()
+	m.stats, m.cpu, err = s.CPUOver(ctx, compareWindow)
 	must(err)
-	time.Sleep(compareWindow)
-	after, err := s.TreeStats()
-	must(err)
-	m.stats, m.cpu = after, after.CPU-before.CPU
 	m.pings, err = f.pingSample("compare/idle/"+model+"/sample", sampleSize, lab.Scaled(pingTimeout))
 	if err != nil {
 		s.alive("idle clients were PINGed")
