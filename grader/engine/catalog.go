@@ -13,6 +13,7 @@ import (
 	"github.com/wirelab/wirelab/grader/jail"
 	"github.com/wirelab/wirelab/grader/specs/backlog"
 	"github.com/wirelab/wirelab/grader/specs/holquic"
+	"github.com/wirelab/wirelab/grader/specs/serverarch"
 	"github.com/wirelab/wirelab/grader/specs/timewait"
 	"github.com/wirelab/wirelab/grader/specs/udpmetrics"
 )
@@ -45,7 +46,20 @@ var catalog = []caseDef{
 		Imports: []string{"golang.org/x/sys/unix"}},
 	{Slug: "04-hol-quic", Label: holquic.CaseLabel, Programs: []string{"server", "client"}, Sysctls: holquic.Sysctls,
 		Imports: []string{"github.com/quic-go/quic-go", "github.com/quic-go/quic-go/http3"}},
+	// Case 05's thread model holds a thread per connection (1,000 in the
+	// side-by-side measurement) and its process model a Go process per
+	// connection (101 at once, a few MiB each): more tasks and memory than
+	// the default allows, still far from what hurts the machine.
+	{Slug: "05-server-arch", Label: serverarch.CaseLabel, Programs: []string{"server"}, Sysctls: serverarch.Sysctls,
+		Imports: []string{"golang.org/x/sys/unix"}, Limits: &serverArchLimits},
 }
+
+var serverArchLimits = func() jail.Limits {
+	l := jail.DefaultLimits
+	l.Processes = 4096
+	l.Memory = 2 << 30
+	return l
+}()
 
 // Slugs lists every case the grader knows, in module order.
 func Slugs() []string {

@@ -111,6 +111,29 @@ func SocketFDs(pid int) (map[uint32]int, error) {
 	return out, nil
 }
 
+// FDCount is a process's open descriptors: its sockets, and the rest.
+type FDCount struct {
+	Sockets, Other int
+}
+
+// CountFDs counts a process's open descriptors by kind, from one read of
+// /proc/<pid>/fd.
+func CountFDs(pid int) (FDCount, error) {
+	links, err := fdLinks(pid)
+	if err != nil {
+		return FDCount{}, err
+	}
+	var n FDCount
+	for _, target := range links {
+		if _, ok := socketInode(target); ok {
+			n.Sockets++
+		} else {
+			n.Other++
+		}
+	}
+	return n, nil
+}
+
 // fdLinks maps a process's descriptor numbers to what they refer to
 // ("socket:[123]", "anon_inode:[eventpoll]", a path). Descriptors closed
 // while they are read are left out.

@@ -56,6 +56,32 @@ func TestEpollInstancesReadsTheInterestList(t *testing.T) {
 	t.Errorf("epoll fd %d not among %+v", epfd, instances)
 }
 
+// A socket and a pipe opened here are counted, each as its kind.
+func TestCountFDsTellsSocketsFromTheRest(t *testing.T) {
+	before, err := CountFDs(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sock)
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	after, err := CountFDs(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (FDCount{Sockets: before.Sockets + 1, Other: before.Other + 2}); after != want {
+		t.Errorf("after a socket and a pipe: %+v, want %+v (before: %+v)", after, want, before)
+	}
+}
+
 // This test process and the child it starts are one tree of two processes.
 func TestTreeStatsCountsChildren(t *testing.T) {
 	var attr os.ProcAttr

@@ -35,7 +35,9 @@ func TestMain(m *testing.M) {
 	if script := os.Getenv(envContainer); script != "" {
 		os.Exit(simulateContainer(script))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	unmet.print(os.Stdout)
+	os.Exit(code)
 }
 
 // simulateContainer runs in fresh network and mount namespaces the test made

@@ -21,6 +21,12 @@ const (
 	churnIdle   = 100
 	fdsSettle   = 5 * time.Second
 	fdsBaseline = 3 // connections that warm the server up before its baseline
+	// runtimePoller: the Go runtime makes its own network poller (an epoll
+	// instance and an eventfd) the first time it needs one, a timer for
+	// instance, which can be at any moment: two descriptors that are not
+	// sockets may appear without a leak (seen once in two gradings of a
+	// mutant that passes this check: +2).
+	runtimePoller = 2
 )
 
 var _ = Describe("The epoll model under connection churn", Label(CaseLabel), func() {
@@ -51,7 +57,7 @@ var _ = Describe("The epoll model under connection churn", Label(CaseLabel), fun
 			s.alive("idle clients were PINGed")
 			suite.Failf("With %d clients connected, %d did not get PONG (first: %v): the epoll model serves every connected client (Task 2).", churnIdle, missed, err)
 		}
-		base, err := s.Stats()
+		base, err := lab.CountFDs(s.Pid())
 		must(err)
 		r := suite.Rand("fds/kinds")
 		kinds := make([]int, cycles)
@@ -97,15 +103,19 @@ var _ = Describe("The epoll model under connection churn", Label(CaseLabel), fun
 		if firstErr != nil {
 			suite.Failf("While %d idle clients stayed connected, clients connecting one after another were not all served: %v.", churnIdle, firstErr)
 		}
-		var now lab.ProcessStats
+		var now lab.FDCount
 		err = lab.Await(ctx, lab.Scaled(fdsSettle), func() (bool, error) {
 			var err error
-			now, err = s.Stats()
-			return now.OpenFDs <= base.OpenFDs, err
+			now, err = lab.CountFDs(s.Pid())
+			return now.Sockets <= base.Sockets && now.Other <= base.Other+runtimePoller, err
 		})
-		suite.Evidence("descriptors", "with %d idle clients connected: %d open; after %d more connections came and went: %d open", churnIdle, base.OpenFDs, cycles, now.OpenFDs)
-		if err != nil {
-			suite.Failf("After %d clients connected and closed (some after a PING, some in the middle of a line, some with a reset, some silent), the server holds %d more open descriptors than before (%d, then %d): close the socket (and remove it from epoll) on every path that ends a connection: EOF, a read or write error, a reset (Task 2).", cycles, now.OpenFDs-base.OpenFDs, base.OpenFDs, now.OpenFDs)
+		s.alive("its descriptors were counted")
+		suite.Evidence("descriptors", "with %d idle clients connected: %d sockets and %d other descriptors open; after %d more connections came and went: %d sockets and %d others", churnIdle, base.Sockets, base.Other, cycles, now.Sockets, now.Other)
+		switch {
+		case err != nil && now.Sockets > base.Sockets:
+			suite.Failf("After %d clients connected and closed (some after a PING, some in the middle of a line, some with a reset, some silent), the server holds %d more open sockets than before (%d, then %d): close the socket (and remove it from epoll) on every path that ends a connection: EOF, a read or write error, a reset (Task 2).", cycles, now.Sockets-base.Sockets, base.Sockets, now.Sockets)
+		case err != nil:
+			suite.Failf("After %d clients connected and closed, the server holds %d more descriptors that are not sockets than before (%d, then %d): whatever you open for a connection (a pipe, an eventfd, a file), close it when the connection ends (Task 2).", cycles, now.Other-base.Other, base.Other, now.Other)
 		}
 	})
 })
