@@ -66,17 +66,10 @@ func measureIdle(ctx SpecContext, model string) measurement {
 	}
 	s := startServer(ctx, "compare/idle/"+model, model, compareWorkers)
 	defer s.Stop(lab.Scaled(2 * time.Second))
-	f, failed, err := openFleet(s.addr, m.clients)
+	f := connectAndPing(s, m.clients, "The comparison holds each model to the idle workload it measures (Tasks 2, 4, 5).")
 	defer f.close()
-	if failed > 0 {
-		s.alive("idle clients connected")
-		suite.Failf("%s: %d of %d idle clients could not connect (first: %v).", modelTitle(s), failed, m.clients, err)
-	}
-	if missed, err := f.pingAll(lab.Scaled(pingTimeout)); missed > 0 {
-		s.alive("idle clients were PINGed")
-		suite.Failf("%s and %d idle clients, %d did not get PONG (first: %v).", modelTitle(s), m.clients, missed, err)
-	}
 	s.AwaitQuiet(ctx, lab.Scaled(time.Second))
+	var err error
 	m.stats, m.cpu, err = s.CPUOver(ctx, compareWindow)
 	must(err)
 	m.pings, err = f.pingSample("compare/idle/"+model+"/sample", sampleSize, lab.Scaled(pingTimeout))

@@ -49,14 +49,7 @@ var _ = Describe("The epoll model under connection churn", Label(CaseLabel), fun
 			conns, _ := lab.Connections(s.port)
 			suite.Failf("%v after %d clients closed their connections, the server still holds them open (%s): a socket the client closed stays in CLOSE_WAIT until the server closes it too. When a read returns 0 bytes, remove the socket from epoll and close it (Task 2).", lab.Scaled(fdsSettle), fdsBaseline, lab.CountStates(conns))
 		}
-		idle, failed, err := openFleet(s.addr, churnIdle)
-		if failed > 0 {
-			suite.Failf("%d of %d idle clients could not connect (first: %v).", failed, churnIdle, err)
-		}
-		if missed, err := idle.pingAll(lab.Scaled(pingTimeout)); missed > 0 {
-			s.alive("idle clients were PINGed")
-			suite.Failf("With %d clients connected, %d did not get PONG (first: %v): the epoll model serves every connected client (Task 2).", churnIdle, missed, err)
-		}
+		connectAndPing(s, churnIdle, "The epoll model serves every connected client (Task 2).")
 		base, err := lab.CountFDs(s.Pid())
 		must(err)
 		r := suite.Rand("fds/kinds")

@@ -21,15 +21,7 @@ const (
 var _ = Describe("The thread model", Label(CaseLabel), func() {
 	It("runs one OS thread per connection", Label("arch.thread-model"), func(ctx SpecContext) {
 		s := startServer(ctx, "thread", thread, 2)
-		f, failed, err := openFleet(s.addr, threadClients)
-		if failed > 0 {
-			s.alive("clients connected")
-			suite.Failf("%d of %d clients could not connect to -model thread (first: %v).", failed, threadClients, err)
-		}
-		if missed, err := f.pingAll(lab.Scaled(pingTimeout)); missed > 0 {
-			s.alive("its clients were PINGed")
-			suite.Failf("With -model thread and %d clients connected, %d did not get PONG (first: %v).", threadClients, missed, err)
-		}
+		connectAndPing(s, threadClients, "The thread model serves each connection on a thread of its own (Task 4).")
 		st, err := s.TreeStats()
 		must(err)
 		suite.Evidence("server", "with %d connections, each answered once: %s", threadClients, st)

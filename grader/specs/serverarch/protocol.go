@@ -190,6 +190,22 @@ func modelTitle(s *server) string {
 	return fmt.Sprintf("With -model %s", s.model)
 }
 
+// connectAndPing connects n clients to the server (openFleet, closed when
+// the spec ends) and PINGs each once: every one must connect and get PONG.
+// hint, the task that makes it so, follows a failure's message.
+func connectAndPing(s *server, n int, hint string) *fleet {
+	f, failed, err := openFleet(s.addr, n)
+	if failed > 0 {
+		s.alive("the grader connected its clients")
+		suite.Failf("%s, %d of %d clients could not connect (first: %v). %s", modelTitle(s), failed, n, err, hint)
+	}
+	if missed, err := f.pingAll(lab.Scaled(pingTimeout)); missed > 0 {
+		s.alive("its clients were PINGed")
+		suite.Failf("%s and %d clients connected, %d did not get PONG to one PING within %v (first: %v). %s", modelTitle(s), n, missed, lab.Scaled(pingTimeout), err, hint)
+	}
+	return f
+}
+
 func dialOrFail(s *server, who string) *conn {
 	c, err := dial(s.addr)
 	if err != nil {
