@@ -13,12 +13,16 @@ import (
 // The idle scene: the epoll model with -workers 2 and a seeded 1,000 to
 // 1,200 clients connected at once, silent after one PING each.
 const (
-	idleWorkers   = 2
-	idleMin       = 1000
-	idleSpan      = 201
-	pingTimeout   = 2 * time.Second // one PING of a healthy server: well under 10 ms
-	sampleSize    = 50
-	idleP99       = 100 * time.Millisecond
+	idleWorkers = 2
+	idleMin     = 1000
+	idleSpan    = 201
+	pingTimeout = 2 * time.Second // one PING of a healthy server: well under 10 ms
+	sampleSize  = 50
+	// idleP90: a loop that pays for its idle clients on every turn slows
+	// every PING, so the 90th percentile of 50 is held, not the largest: one
+	// PING can wait on a busy machine's scheduler (a busy-polling mutant, with
+	// a core kept busy: p50 50 µs, p90 170 µs, one PING of 50 at 188 ms).
+	idleP90       = 100 * time.Millisecond
 	idleThreads   = 16 // above -workers: the runtime's own threads
 	idleRSS       = 64 << 20
 	idleWindow    = 2 * time.Second
@@ -107,8 +111,8 @@ var _ = Describe("The epoll model with 1,000 idle clients", Label(CaseLabel), fu
 			sc.s.alive("idle clients were PINGed")
 			suite.Failf("With %d idle clients, a PING on one of them failed: %v.", sc.n, err)
 		}
-		if p99 := rtts.Percentile(99); p99 > idleP99 {
-			suite.Failf("With %d idle clients, PINGs took %v at the 99th percentile (limit %v): an idle connection must cost the loop nothing until it is readable (%s).", sc.n, lab.Round(p99), idleP99, rtts.Summary())
+		if p90 := rtts.Percentile(90); p90 > idleP90 {
+			suite.Failf("With %d idle clients, PINGs took %v at the 90th percentile (limit %v): an idle connection must cost the loop nothing until it is readable (%s).", sc.n, lab.Round(p90), idleP90, rtts.Summary())
 		}
 		st, err := sc.s.TreeStats()
 		must(err)
