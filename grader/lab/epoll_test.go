@@ -29,12 +29,7 @@ func TestEpollInstancesReadsTheInterestList(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(epfd)
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(p[0])
-	defer unix.Close(p[1])
+	p := openPipe(t)
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(p[0])}
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, p[0], &ev); err != nil {
 		t.Fatal(err)
@@ -67,12 +62,7 @@ func TestCountFDsTellsSocketsFromTheRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(sock)
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(p[0])
-	defer unix.Close(p[1])
+	openPipe(t)
 	after, err := CountFDs(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
@@ -109,4 +99,18 @@ func TestTreeStatsCountsChildren(t *testing.T) {
 	if !found {
 		t.Errorf("child %d not among the descendants %v", child.Pid, below)
 	}
+}
+
+// openPipe opens a pipe that is closed when the test ends.
+func openPipe(t *testing.T) [2]int {
+	t.Helper()
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		unix.Close(p[0])
+		unix.Close(p[1])
+	})
+	return p
 }
