@@ -91,8 +91,9 @@ const fixtureSeed = 20261125
 var unmet digest
 
 type digest struct {
-	mu    sync.Mutex
-	lines []string
+	mu       sync.Mutex
+	evidence []string // per grading: its problems with their evidence
+	summary  []string // per problem: its first line
 }
 
 func (d *digest) add(target string, problems []string) {
@@ -101,17 +102,24 @@ func (d *digest) add(target string, problems []string) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.lines = append(d.lines, fmt.Sprintf("%s:\n  %s", target, report.Clip(strings.Join(problems, "\n  "), 3000)))
+	d.evidence = append(d.evidence, fmt.Sprintf("%s:\n  %s", target, report.Clip(strings.Join(problems, "\n  "), 3000)))
+	for _, p := range problems {
+		first, _, _ := strings.Cut(p, "\n")
+		d.summary = append(d.summary, report.Clip(first, 300))
+	}
 }
 
-// print writes the digest, if any grading went wrong.
+// print writes the digest, if any grading went wrong: the evidence first,
+// then one line per unmet expectation, last, where a log's tail shows it.
 func (d *digest) print(w io.Writer) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(d.lines) == 0 {
+	if len(d.evidence) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\n=== selftest: %d grading(s) did not meet their fixture's expectations (replay one with grade --seed %d):\n%s\n", len(d.lines), fixtureSeed, strings.Join(d.lines, "\n"))
+	fmt.Fprintf(w, "\n=== selftest: the evidence of each grading that did not meet its fixture's expectations:\n%s\n", strings.Join(d.evidence, "\n"))
+	fmt.Fprintf(w, "\n=== selftest: %d grading(s) did not meet their fixture's expectations (replay one with grade --seed %d; the evidence is above):\n  %s\n",
+		len(d.evidence), fixtureSeed, strings.Join(d.summary, "\n  "))
 }
 
 // TestNotGradedWithoutNamespaces takes CAP_SYS_ADMIN away from the grader (as

@@ -18,11 +18,14 @@ import (
 // Each of the grader's chunks is one HTTP/3 DATA frame (a 1-byte type, the
 // length as a QUIC varint, the chunk), after the response's HEADERS frame;
 // a request stream is told apart by when its first bytes went out: right
-// after its chunk 0 was written, streams being staggered.
-func quicArrivals(g *graderServer, plan fetchPlan, sent map[chunkKey]time.Time) (map[chunkKey]time.Time, error) {
+// after its chunk 0 was written, streams being staggered. A packet's bytes
+// count from a later flight only if the wire dropped it (drops: when it
+// dropped one), not whenever quic-go declared it lost (droppedByWire).
+func quicArrivals(g *graderServer, plan fetchPlan, sent map[chunkKey]time.Time, drops []time.Time) (map[chunkKey]time.Time, error) {
 	g.mu.Lock()
 	traces := slices.Clone(g.traces)
 	g.mu.Unlock()
+	dropped := droppedByWire(traces, drops)
 	type streamData struct {
 		frames []sentFrame
 		first  time.Time // when its offset 0 went out
@@ -32,7 +35,7 @@ func quicArrivals(g *graderServer, plan fetchPlan, sent map[chunkKey]time.Time) 
 		byID := map[qlog.StreamID]*streamData{}
 		t.mu.Lock()
 		for _, p := range t.sent {
-			_, lost := t.lost[p.number]
+			lost := dropped[packetRef{t, p.number}]
 			for _, f := range p.frames {
 				sd := byID[f.StreamID]
 				if sd == nil {

@@ -39,31 +39,22 @@ func tcpLoss(w *lab.Wire, since int, chunk chunkKey) (*oneLoss, error) {
 	return nil, fmt.Errorf("the wire saw no retransmission of the segment it dropped (seq %d)", drop.Seq)
 }
 
-// quicLoss finds, in the grader's server's QUIC traces, the lost packet that
-// carried one stream's chunk, and when its bytes were sent again.
-func quicLoss(g *graderServer, w *lab.Wire, since int, chunk chunkKey) (*oneLoss, error) {
-	var drop *lab.WireEvent
-	for _, e := range w.PacketEvents()[since:] {
-		if e.Action == lab.Drop {
-			drop = &e
-			break
-		}
-	}
-	if drop == nil {
+// quicLoss finds the packet the wire dropped among those quic-go declared
+// lost (drops: when the wire dropped a packet during the run), which chunk's
+// bytes it carried, and when they were sent again.
+func quicLoss(g *graderServer, drops []time.Time, chunk chunkKey) (*oneLoss, error) {
+	if len(drops) == 0 {
 		return nil, fmt.Errorf("the wire dropped no datagram")
 	}
-	dropped := w.Started().Add(drop.At)
 	g.mu.Lock()
 	traces := slices.Clone(g.traces)
 	g.mu.Unlock()
+	dropped := droppedByWire(traces, drops[:1])
 	var best *resend
 	for _, t := range traces {
-		for _, r := range t.lostStreamData() {
-			// The lost packet was sent a moment before the wire dropped it.
-			if d := dropped.Sub(r.sent); d >= 0 && d < 5*time.Millisecond && r.frame.Length >= chunkSize/2 {
-				if best == nil || r.sent.After(best.sent) {
-					best = &r
-				}
+		for _, r := range t.lostStreamData(dropped) {
+			if r.frame.Length >= chunkSize/2 && (best == nil || r.frame.Length > best.frame.Length) {
+				best = &r
 			}
 		}
 	}
@@ -73,7 +64,18 @@ func quicLoss(g *graderServer, w *lab.Wire, since int, chunk chunkKey) (*oneLoss
 	case best.again.IsZero():
 		return nil, fmt.Errorf("the lost chunk's bytes were never sent again")
 	}
-	return &oneLoss{chunk: chunk, dropped: dropped, resent: best.again}, nil
+	return &oneLoss{chunk: chunk, dropped: drops[0], resent: best.again}, nil
+}
+
+// dropTimes is when the wire dropped a packet, since since.
+func dropTimes(w *lab.Wire, since time.Time) []time.Time {
+	var out []time.Time
+	for _, e := range w.PacketEvents() {
+		if at := w.Started().Add(e.At); e.Action == lab.Drop && !at.Before(since) {
+			out = append(out, at)
+		}
+	}
+	return out
 }
 
 // arrivals says when each chunk could first be read by the client.
@@ -86,7 +88,7 @@ func truthFor(sc *scene, g *graderServer, plan fetchPlan, sent map[chunkKey]time
 	var at map[chunkKey]time.Time
 	var err error
 	if plan.proto == h3 {
-		at, err = quicArrivals(g, plan, sent)
+		at, err = quicArrivals(g, plan, sent, dropTimes(sc.w, since))
 	} else {
 		at, err = tcpArrivals(sc.w, sc.port, since, plan.size)
 	}
@@ -239,12 +241,13 @@ type armedLoss struct {
 	g      *graderServer
 	proto  string
 	target chunkKey
-	since  int // the wire's packet events before this run
+	since  int       // the wire's packet events before this run
+	armed  time.Time // when the drop was armed
 }
 
 // armLoss resets the grader's server and arms the drop of target's packet.
 func armLoss(sc *scene, g *graderServer, proto string, target chunkKey) *armedLoss {
-	a := &armedLoss{sc: sc, g: g, proto: proto, target: target, since: len(sc.w.PacketEvents())}
+	a := &armedLoss{sc: sc, g: g, proto: proto, target: target, since: len(sc.w.PacketEvents()), armed: time.Now()}
 	m := sc.dataTo(proto)
 	if proto != h3 {
 		sc.w.Add(lab.ToClient, lab.MarkAll(m))
@@ -262,7 +265,7 @@ func (a *armedLoss) find() *oneLoss {
 	var l *oneLoss
 	var err error
 	if a.proto == h3 {
-		l, err = quicLoss(a.g, a.sc.w, a.since, a.target)
+		l, err = quicLoss(a.g, dropTimes(a.sc.w, a.armed), a.target)
 	} else {
 		l, err = tcpLoss(a.sc.w, a.since, a.target)
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go/qlog"
 )
 
 func TestChunkRoundTrip(t *testing.T) {
@@ -109,5 +111,25 @@ func TestTimelineMarksEachChunkByHowLateItArrived(t *testing.T) {
 	}
 	if got := timeline(nil); got != "(no chunks)" {
 		t.Errorf("timeline(nil) = %q", got)
+	}
+}
+
+// TestDroppedByWire: of the packets quic-go declared lost, only the one sent
+// last before the wire's drop counts as dropped; one declared lost only
+// because its acknowledgement came late reached the client.
+func TestDroppedByWire(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	ms := func(n float64) time.Time { return t0.Add(time.Duration(n * float64(time.Millisecond))) }
+	tr := &quicTrace{
+		sent: []quicPacket{{at: ms(0), number: 1}, {at: ms(10), number: 2}, {at: ms(10.2), number: 3}, {at: ms(30), number: 4}},
+		lost: map[qlog.PacketNumber]time.Time{1: ms(40), 2: ms(70), 4: ms(80)},
+	}
+	other := &quicTrace{sent: []quicPacket{{at: ms(10.1), number: 9}}}
+	got := droppedByWire([]*quicTrace{other, tr}, []time.Time{ms(10.3)})
+	if len(got) != 1 || !got[packetRef{tr, 2}] {
+		t.Errorf("droppedByWire = %v, want packet 2 only (3 was sent later but reached the client; 1 and 4 were declared lost spuriously)", got)
+	}
+	if got := droppedByWire([]*quicTrace{tr}, nil); len(got) != 0 {
+		t.Errorf("with no drop, droppedByWire = %v, want none", got)
 	}
 }

@@ -2,7 +2,6 @@ package serverarch
 
 import (
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -34,12 +33,11 @@ func newWorkLoad(stream string, clients, rounds, each int) *workLoad {
 
 // loadResult is what the workload observed.
 type loadResult struct {
-	pings      lab.Latencies   // the probe's round trips
-	pingErr    error           // the probe's first missing or wrong answer
-	firstRound []time.Duration // when each client's first answer came, since the start, sorted
-	answered   int             // WORK answers, right or wrong
-	wrong      []string        // wrong or missing answers, described
-	elapsed    time.Duration
+	pings    lab.Latencies // the probe's round trips
+	pingErr  error         // the probe's first missing or wrong answer
+	answered int           // WORK answers, right or wrong
+	wrong    []string      // wrong or missing answers, described
+	elapsed  time.Duration
 }
 
 // run connects the clients, sends every client's first WORK at once, keeps
@@ -118,9 +116,6 @@ func (l *workLoad) run(addr string, answerTimeout, probeTimeout time.Duration) l
 			w := l.jobs[(i+k)%len(l.jobs)]
 			answer, _, err := c.ask(w.request(), answerTimeout)
 			mu.Lock()
-			if k == 0 && err == nil {
-				res.firstRound = append(res.firstRound, time.Since(start))
-			}
 			if err == nil {
 				res.answered++
 			}
@@ -136,17 +131,5 @@ func (l *workLoad) run(addr string, answerTimeout, probeTimeout time.Duration) l
 	res.elapsed = time.Since(start)
 	close(done)
 	probeDone.Wait()
-	slices.Sort(res.firstRound)
 	return res
-}
-
-// spread is when the tenth of the first-round answers came, as a share of
-// when the last came: with one worker the answers come one at a time (about
-// 0.1), with every WORK computed at once they all come near the end.
-func (r loadResult) spread() float64 {
-	n := len(r.firstRound)
-	if n < 10 {
-		return 0
-	}
-	return float64(r.firstRound[n/10-1]) / float64(r.firstRound[n-1])
 }

@@ -23,23 +23,6 @@ func TestWorkAnswerChainsDigests(t *testing.T) {
 	}
 }
 
-func TestSpreadTellsOneAtATimeFromAClump(t *testing.T) {
-	oneAtATime, clump := loadResult{}, loadResult{}
-	for i := range 100 {
-		oneAtATime.firstRound = append(oneAtATime.firstRound, time.Duration(i+1)*10*time.Millisecond)
-		clump.firstRound = append(clump.firstRound, 500*time.Millisecond+time.Duration(i)*5*time.Millisecond)
-	}
-	if sp := oneAtATime.spread(); sp > 0.11 {
-		t.Errorf("one at a time: spread %.2f, want 0.10", sp)
-	}
-	if sp := clump.spread(); sp < 0.5 {
-		t.Errorf("a clump: spread %.2f, want above 0.5", sp)
-	}
-	if sp := (loadResult{}).spread(); sp != 0 {
-		t.Errorf("no answers: spread %.2f", sp)
-	}
-}
-
 func TestRuntimeEntryIsTheNetpollersRegistration(t *testing.T) {
 	if !runtimeEntry(lab.EpollEntry{FD: 3, Events: 0x8000201d, Data: 0x7f3a2c000b60}) {
 		t.Error("the runtime's registration not recognised")
