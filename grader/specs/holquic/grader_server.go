@@ -55,6 +55,9 @@ type request struct {
 	proto   string // HTTP/1.1, HTTP/2.0, HTTP/3.0
 	conn    int64  // which connection carried it (numbered from 1)
 	arrived time.Time
+	// quicStream is the QUIC stream that carried it over HTTP/3 (-1 over
+	// TCP): the traces name the stream whose bytes each packet carried.
+	quicStream int64
 }
 
 type chunkKey struct{ stream, index int }
@@ -123,7 +126,11 @@ func (g *graderServer) serveStream(w http.ResponseWriter, r *http.Request) {
 	size, err3 := strconv.Atoi(q.Get("size"))
 	interval, err4 := time.ParseDuration(q.Get("interval"))
 	g.mu.Lock()
-	g.requests = append(g.requests, request{id: id, proto: r.Proto, conn: conn, arrived: arrived})
+	quicStream := int64(-1)
+	if b, ok := r.Body.(interface{ StreamID() quic.StreamID }); ok {
+		quicStream = int64(b.StreamID())
+	}
+	g.requests = append(g.requests, request{id: id, proto: r.Proto, conn: conn, arrived: arrived, quicStream: quicStream})
 	g.mu.Unlock()
 	if err := errors.Join(err, err2, err3, err4); err != nil || chunks < 1 || size < minChunk || interval <= 0 {
 		// The client's stream then fails, and its report says so.

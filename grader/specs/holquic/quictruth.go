@@ -16,23 +16,27 @@ import (
 // later (its congestion window shrinks), which delays chunks no loss touched.
 //
 // Each of the grader's chunks is one HTTP/3 DATA frame (a 1-byte type, the
-// length as a QUIC varint, the chunk), after the response's HEADERS frame;
-// a request stream is told apart by when its first bytes went out: right
-// after its chunk 0 was written, streams being staggered. A packet's bytes
-// count from a later flight only if the wire dropped it (drops: when it
-// dropped one), not whenever quic-go declared it lost (droppedByWire).
+// length as a QUIC varint, the chunk), after the response's HEADERS frame.
+// A request's QUIC stream is the one its handler read it from; should the
+// client have opened more than one connection, the stream of that number
+// whose first bytes left closest to the request's chunk 0 is the one. A
+// packet's bytes count from a later flight only if the wire dropped it
+// (drops: when it dropped one), not whenever quic-go declared it lost
+// (droppedByWire).
 func quicArrivals(g *graderServer, plan fetchPlan, sent map[chunkKey]time.Time, drops []time.Time) (map[chunkKey]time.Time, error) {
 	g.mu.Lock()
 	traces := slices.Clone(g.traces)
+	requests := slices.Clone(g.requests)
 	g.mu.Unlock()
 	dropped := droppedByWire(traces, drops)
 	type streamData struct {
 		frames []sentFrame
 		first  time.Time // when its offset 0 went out
 	}
-	var streams []*streamData
+	var byTrace []map[qlog.StreamID]*streamData
 	for _, t := range traces {
 		byID := map[qlog.StreamID]*streamData{}
+		byTrace = append(byTrace, byID)
 		t.mu.Lock()
 		for _, p := range t.sent {
 			lost := dropped[packetRef{t, p.number}]
@@ -41,7 +45,6 @@ func quicArrivals(g *graderServer, plan fetchPlan, sent map[chunkKey]time.Time, 
 				if sd == nil {
 					sd = &streamData{}
 					byID[f.StreamID] = sd
-					streams = append(streams, sd)
 				}
 				if f.Offset == 0 && sd.first.IsZero() {
 					sd.first = p.at
@@ -53,6 +56,10 @@ func quicArrivals(g *graderServer, plan fetchPlan, sent map[chunkKey]time.Time, 
 		}
 		t.mu.Unlock()
 	}
+	quicStream := map[int]int64{}
+	for _, r := range requests {
+		quicStream[r.id] = r.quicStream
+	}
 	frameLen := int64(1 + varintLen(uint64(plan.size)) + plan.size)
 	out := map[chunkKey]time.Time{}
 	for id := range plan.streams {
@@ -60,15 +67,19 @@ func quicArrivals(g *graderServer, plan fetchPlan, sent map[chunkKey]time.Time, 
 		if !ok {
 			return nil, fmt.Errorf("stream %d's chunk 0 was never sent", id)
 		}
-		// The stream whose first bytes left closest after chunk 0 was written.
+		qid, ok := quicStream[id]
+		if !ok || qid < 0 {
+			return nil, fmt.Errorf("stream %d's request came over no QUIC stream", id)
+		}
 		var best *streamData
-		for _, sd := range streams {
-			if d := sd.first.Sub(start); d >= -time.Millisecond && d < stagger/2 && (best == nil || d < best.first.Sub(start)) {
+		for _, byID := range byTrace {
+			sd := byID[qlog.StreamID(qid)]
+			if sd != nil && !sd.first.IsZero() && (best == nil || sd.first.Sub(start).Abs() < best.first.Sub(start).Abs()) {
 				best = sd
 			}
 		}
 		if best == nil {
-			return nil, fmt.Errorf("no QUIC stream's first bytes left within %v of stream %d's chunk 0", stagger/2, id)
+			return nil, fmt.Errorf("stream %d's QUIC stream %d never carried a byte", id, qid)
 		}
 		var end int64
 		for _, f := range best.frames {
