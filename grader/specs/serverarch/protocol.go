@@ -17,6 +17,11 @@ import (
 // answerTimeout bounds one answer in the protocol checks (small WORK only).
 const answerTimeout = 2 * time.Second
 
+// halfCloseWork is the hashing of the WORK a half-closing client sends: far
+// longer than a loop takes to read the end of the stream after the request,
+// far shorter than answerTimeout.
+const halfCloseWork = 200 * time.Millisecond
+
 // maxLine is the brief's longest request line.
 const maxLine = 4096
 
@@ -148,10 +153,14 @@ func checkProtocol(s *server) {
 	askOrFail(s, a, exchange{request: "PING", answer: "PONG"}, " from the first client again")
 
 	// A client that half-closes right after its requests gets every answer,
-	// then the close.
+	// then the close. Its WORK lasts (halfCloseWork) so that the server
+	// surely reads the end of the stream while the WORK is in flight: a
+	// server that closes at once then loses its answer every time, not only
+	// when its worker was slower than its next read (a WORK of up to 5,000
+	// rounds, about 1 ms, was answered first once in two busy runs).
 	h := dialOrFail(s, "a client that half-closes")
 	defer h.close()
-	hw := work{rounds: 1 + r.IntN(5000), seed: seedToken(stream+"/halfclose", 10)}
+	hw := work{rounds: roundsFor(halfCloseWork) + r.IntN(5000), seed: seedToken(stream+"/halfclose", 10)}
 	if err := h.send(hw.request(), "PING"); err == nil {
 		h.c.CloseWrite()
 	}
