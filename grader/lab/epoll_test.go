@@ -2,7 +2,9 @@ package lab
 
 import (
 	"os"
+	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -113,4 +115,48 @@ func openPipe(t *testing.T) [2]int {
 		unix.Close(p[1])
 	})
 	return p
+}
+
+// TestTreeStatsKeepsReapedChildrenCPU: children that burn CPU and are reaped
+// while the tree is read never take their CPU time with them: the tree's
+// CPU time never goes down from one read to the next.
+func TestTreeStatsKeepsReapedChildrenCPU(t *testing.T) {
+	const children = 8
+	var wg sync.WaitGroup
+	for range children {
+		var attr os.ProcAttr
+		child, err := os.StartProcess("/bin/sh", []string{"sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"}, &attr)
+		if err != nil {
+			t.Skip(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			child.Wait()
+		}()
+	}
+	reaped := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(reaped)
+	}()
+	var last time.Duration
+	for reads := 0; ; reads++ {
+		s, err := TreeStatsOf(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.CPU < last {
+			t.Fatalf("read %d: the tree's CPU time went down from %v to %v while children were reaped", reads, last, s.CPU)
+		}
+		last = s.CPU
+		select {
+		case <-reaped:
+			if last < children*10*time.Millisecond {
+				t.Errorf("after %d children that each burned CPU were reaped: %v of CPU in the tree", children, last)
+			}
+			return
+		default:
+		}
+	}
 }

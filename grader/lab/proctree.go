@@ -57,19 +57,37 @@ func Descendants(pid int) ([]procfs.ProcStat, error) {
 	return out, nil
 }
 
+// treeReadAttempts bounds how often TreeStatsOf reads the tree again while
+// children are being reaped.
+const treeReadAttempts = 20
+
 // TreeStatsOf measures pid and its descendants.
 func TreeStatsOf(pid int) (TreeStats, error) {
 	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return TreeStats{}, fmt.Errorf("lab: /proc/%d: %w", pid, err)
 	}
-	root, err := p.Stat()
-	if err != nil {
-		return TreeStats{}, fmt.Errorf("lab: /proc/%d/stat: %w", pid, err)
-	}
-	below, err := Descendants(pid)
-	if err != nil {
-		return TreeStats{}, err
+	// A child reaped while the descendants are read would be counted
+	// nowhere (gone from the list, not yet in the root's cutime when that was
+	// read) or twice: the read counts only when the root's reaped-children
+	// times did not move across it. (100 children ending together after
+	// their clients closed lost most of their CPU time before this.)
+	var root procfs.ProcStat
+	var below []procfs.ProcStat
+	for attempt := 0; ; attempt++ {
+		first, err := p.Stat()
+		if err != nil {
+			return TreeStats{}, fmt.Errorf("lab: /proc/%d/stat: %w", pid, err)
+		}
+		if below, err = Descendants(pid); err != nil {
+			return TreeStats{}, err
+		}
+		if root, err = p.Stat(); err != nil {
+			return TreeStats{}, fmt.Errorf("lab: /proc/%d/stat: %w", pid, err)
+		}
+		if first.CUTime+first.CSTime == root.CUTime+root.CSTime || attempt == treeReadAttempts-1 {
+			break
+		}
 	}
 	ticks := uint64(root.CUTime + root.CSTime)
 	var s TreeStats

@@ -17,6 +17,11 @@ import (
 // answerTimeout bounds one answer in the protocol checks (small WORK only).
 const answerTimeout = 2 * time.Second
 
+// bigBlob is the least size of the large BLOB the protocol check asks for
+// with a PING behind it (up to twice that): several times what a socket
+// buffer holds, and more than a server buffers at once.
+const bigBlob = 4 << 20
+
 // halfCloseWork is the hashing of the WORK a half-closing client sends: far
 // longer than a loop takes to read the end of the stream after the request,
 // far shorter than answerTimeout.
@@ -91,6 +96,20 @@ func checkProtocol(s *server) {
 		askOrFail(s, a, e, "")
 	}
 	checkBlob(s, a, blob)
+
+	// A large BLOB and a PING in one write: the BLOB takes many writes (far
+	// more than a socket buffer holds), and the PING waits behind it in the
+	// server's buffer, with nothing more to read: the server must come back
+	// to it once the BLOB is written.
+	big := bigBlob + r.IntN(bigBlob)
+	if err := a.send(fmt.Sprintf("BLOB %d", big), "PING"); err != nil {
+		suite.Failf("%s: could not send BLOB %d and PING: %v", modelTitle(s), big, err)
+	}
+	readBlob(s, a, big, " (sent in one write with a PING after it)")
+	if answer, err := a.readLine(lab.Scaled(answerTimeout)); err != nil || answer != "PONG" {
+		suite.Failf("%s: sent \"BLOB %d\" and \"PING\" in one write; the BLOB came whole, but for the PING got %s, want \"PONG\". A request that waits behind a long answer is answered once that answer is written: when the socket has taken the rest of the BLOB (EPOLLOUT), go on with the requests still in the connection's buffer, even though nothing new arrives to read (Task 3).",
+			modelTitle(s), big, describeAnswer(answer, err))
+	}
 
 	// Ten requests in one write: the answers in order.
 	var burst []exchange
@@ -257,11 +276,17 @@ func checkBlob(s *server, c *conn, n int) {
 	if err := c.send(fmt.Sprintf("BLOB %d", n)); err != nil {
 		suite.Failf("%s: could not send BLOB %d: %v", modelTitle(s), n, err)
 	}
+	readBlob(s, c, n, "")
+}
+
+// readBlob reads a BLOB of n bytes whole, its newline included; how tells
+// how it was asked, for the message.
+func readBlob(s *server, c *conn, n int, how string) {
 	c.c.SetReadDeadline(time.Now().Add(lab.Scaled(answerTimeout)))
 	body := make([]byte, n+1)
 	got, err := io.ReadFull(c.r, body)
 	if err != nil || strings.Count(string(body), "x") != n || body[n] != '\n' {
-		suite.Failf("%s: asked BLOB %d, got %d bytes (%q…)%s: want %d bytes x, then a newline.", modelTitle(s), n, got, clip(string(body[:got])), errSuffix(err), n)
+		suite.Failf("%s: asked BLOB %d%s, got %d bytes (%q…)%s: want %d bytes x, then a newline.", modelTitle(s), n, how, got, clip(string(body[:got])), errSuffix(err), n)
 	}
 }
 
