@@ -54,7 +54,12 @@ func main() {
 	}
 	runs := flag.Int("runs", 3, "gradings per fixture (the median is printed)")
 	only := flag.String("only", "", "measure one part only: grading, load or wire")
+	flag.StringVar(&benchCase, "case", "", "grade only this case `SLUG` (default: every case in the catalog)")
 	flag.Parse()
+	if benchCase != "" && !slices.Contains(engine.Slugs(), benchCase) {
+		fmt.Fprintf(os.Stderr, "bench: -case %q: want one of %v\n", benchCase, engine.Slugs())
+		os.Exit(2)
+	}
 	parts := []func(int) error{benchGrading, benchLoad, benchWire}
 	switch *only {
 	case "":
@@ -76,7 +81,11 @@ func main() {
 	}
 }
 
-// benchGrading grades the reference and the skeleton of every case runs times each.
+// benchCase, when set, is the one case benchGrading grades.
+var benchCase string
+
+// benchGrading grades the reference and the skeleton of every case (or of
+// benchCase) runs times each.
 func benchGrading(runs int) error {
 	grade := filepath.Join(os.TempDir(), fmt.Sprintf("wirelab-bench-grade-%d", os.Getpid()))
 	defer os.Remove(grade)
@@ -84,6 +93,9 @@ func benchGrading(runs int) error {
 		return err
 	}
 	for _, slug := range engine.Slugs() {
+		if benchCase != "" && slug != benchCase {
+			continue
+		}
 		fmt.Printf("grading case %s (median of %d runs)\n", slug, runs)
 		for _, target := range []struct{ name, from string }{
 			{"reference", filepath.Join("fixtures", slug, "reference")},

@@ -25,6 +25,7 @@ const (
 	heavyWork    = 30 * time.Millisecond
 	heavyEach    = 1
 	heavyP99     = 200 * time.Millisecond
+	heavyStall   = 5 * time.Second
 )
 
 // The one-worker scene, after it on the same server: one client's long WORK,
@@ -56,11 +57,17 @@ var _ = Describe("The epoll model with 100 CPU-heavy clients", Label(CaseLabel),
 	It("keeps answering PINGs while its workers hash, and runs at most -workers WORK at once", Label("arch.cpu-heavy"), func(ctx SpecContext) {
 		s := startServer(ctx, "heavy", epoll, heavyWorkers)
 		load := newWorkLoad("heavy", heavyClients, roundsFor(heavyWork), heavyEach)
+		// One worker answers a WORK about every 30 ms: 5 s without any
+		// answer is a server that is not working through its queue.
+		load.stall = lab.Scaled(heavyStall)
 		res := load.run(s.addr, lab.Scaled(30*time.Second), lab.Scaled(pingTimeout))
 		suite.Evidence("workload", "%d clients × %d WORK of %d rounds (about %v each here), -workers %d: %d answered in %v",
 			heavyClients, heavyEach, load.rounds, heavyWork, heavyWorkers, res.answered, lab.Round(res.elapsed))
 		suite.Evidence("probe", "a PING every %v meanwhile: %s", load.probe, res.pings.Summary())
 		s.alive("its clients sent WORK")
+		if res.stalled {
+			suite.Failf("%d clients sent WORK at once, and for %v no answer came (%d answered before that), while the probe connection kept answering PING: the WORK is not being worked through. A server that serves one client at a time looks like this, and so does a pool whose answers never reach the loop. Register every client in your epoll instance, hand each WORK to the pool, and have each answer wake the loop (Tasks 2 and 3).", heavyClients, lab.Scaled(heavyStall), res.answered)
+		}
 		if res.pingErr != nil {
 			suite.Failf("While %d clients sent WORK, the probe's PING failed: %v. The loop must stay free to answer PING while WORK runs on the workers (Task 3).", heavyClients, res.pingErr)
 		}

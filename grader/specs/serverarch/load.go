@@ -3,6 +3,7 @@ package serverarch
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wirelab/wirelab/grader/lab"
@@ -15,7 +16,11 @@ type workLoad struct {
 	rounds  int
 	each    int           // WORK requests per client
 	probe   time.Duration // between two PINGs of the probe
-	jobs    []work        // the distinct requests, cycled over (their answers are computed once)
+	// stall, when set, ends the workload once no WORK has been answered for
+	// that long (a server that serves one client at a time keeps the probe
+	// and leaves every other client waiting out its timeout).
+	stall   time.Duration
+	jobs    []work // the distinct requests, cycled over (their answers are computed once)
 	answers map[string]string
 }
 
@@ -38,6 +43,7 @@ type loadResult struct {
 	answered int           // WORK answers, right or wrong
 	wrong    []string      // wrong or missing answers, described
 	elapsed  time.Duration
+	stalled  bool // ended early: no WORK answered for the workload's stall
 }
 
 // run connects the clients, sends every client's first WORK at once, keeps
@@ -107,6 +113,29 @@ func (l *workLoad) run(addr string, answerTimeout, probeTimeout time.Duration) l
 		}
 	}()
 	start := time.Now()
+	var lastAnswer atomic.Int64 // when a WORK was last answered, in ns since start
+	if l.stall > 0 {
+		watchdog := time.NewTicker(l.stall / 20)
+		defer watchdog.Stop()
+		probeDone.Add(1) // waited for with the probe
+		go func() {
+			defer probeDone.Done()
+			for {
+				select {
+				case <-done:
+					return
+				case <-watchdog.C:
+				}
+				if time.Since(start)-time.Duration(lastAnswer.Load()) > l.stall {
+					mu.Lock()
+					res.stalled = true
+					mu.Unlock()
+					abort()
+					return
+				}
+			}
+		}()
+	}
 	lab.All(l.clients, func(i int) {
 		c := conns[i]
 		if c == nil {
@@ -118,6 +147,7 @@ func (l *workLoad) run(addr string, answerTimeout, probeTimeout time.Duration) l
 			mu.Lock()
 			if err == nil {
 				res.answered++
+				lastAnswer.Store(int64(time.Since(start)))
 			}
 			if err != nil || answer != l.answers[w.request()] {
 				res.wrong = append(res.wrong, fmt.Sprintf("client %d asked %q: %s", i, w.request(), describeAnswer(answer, err)))
