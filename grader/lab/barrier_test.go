@@ -19,13 +19,17 @@ func TestWireBarrierWaitsForQueuedPackets(t *testing.T) {
 		}
 		const sent = 200
 		err := do(func() error {
-			c, err := net.DialUDP("udp4", &net.UDPAddr{IP: from.AsSlice()}, &net.UDPAddr{IP: to.AsSlice(), Port: 7000})
+			// Unconnected: nothing listens on port 7000, and the kernel's
+			// port-unreachable answer to one datagram would fail a later
+			// write of a connected socket (ECONNREFUSED, seen once in five runs).
+			c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: from.AsSlice()})
 			if err != nil {
 				return err
 			}
 			defer c.Close()
+			dst := &net.UDPAddr{IP: to.AsSlice(), Port: 7000}
 			for range sent {
-				if _, err := c.Write(make([]byte, 64)); err != nil {
+				if _, err := c.WriteToUDP(make([]byte, 64), dst); err != nil {
 					return err
 				}
 			}

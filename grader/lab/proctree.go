@@ -21,7 +21,7 @@ type TreeStats struct {
 	Threads   int   // over the live processes
 	RSS       int64 // bytes, over the live processes
 	// CPU is the user and system time of the processes, zombies included,
-	// plus what the reaped children had used (the root's cutime and cstime).
+	// plus what their reaped children had used (their cutime and cstime).
 	CPU time.Duration
 }
 
@@ -91,7 +91,12 @@ func TreeStatsOf(pid int) (TreeStats, error) {
 	}
 	ticks := uint64(root.CUTime + root.CSTime)
 	var s TreeStats
-	for _, st := range append([]procfs.ProcStat{root}, below...) {
+	for i, st := range append([]procfs.ProcStat{root}, below...) {
+		if i > 0 {
+			// What a descendant's own reaped children used: it moves
+			// with it to its parent's cutime when it is reaped in turn.
+			ticks += uint64(st.CUTime + st.CSTime)
+		}
 		if st.State == "Z" || st.State == "X" {
 			// A zombie's times stay readable until it is reaped, when
 			// they move to its parent's cutime and cstime.
