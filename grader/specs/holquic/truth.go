@@ -20,12 +20,15 @@ type oneLoss struct {
 	resent  time.Time // the retransmission, entering the wire
 }
 
-// tcpLoss finds, in the wire's events after the first since, the dropped
+// tcpLoss finds, in the wire's events from since on, the dropped
 // segment and the marked segment after it with the same sequence number: its
 // retransmission.
-func tcpLoss(w *lab.Wire, since int, chunk chunkKey) (*oneLoss, error) {
+func tcpLoss(w *lab.Wire, since time.Time, chunk chunkKey) (*oneLoss, error) {
 	var drop *lab.WireEvent
-	for _, e := range w.PacketEvents()[since:] {
+	for _, e := range w.PacketEvents() {
+		if w.Started().Add(e.At).Before(since) {
+			continue
+		}
 		switch {
 		case e.Action == lab.Drop && drop == nil:
 			drop = &e
@@ -241,13 +244,12 @@ type armedLoss struct {
 	g      *graderServer
 	proto  string
 	target chunkKey
-	since  int       // the wire's packet events before this run
-	armed  time.Time // when the drop was armed
+	armed  time.Time // when the drop was armed: the run's wire events come after
 }
 
 // armLoss resets the grader's server and arms the drop of target's packet.
 func armLoss(sc *scene, g *graderServer, proto string, target chunkKey) *armedLoss {
-	a := &armedLoss{sc: sc, g: g, proto: proto, target: target, since: len(sc.w.PacketEvents()), armed: time.Now()}
+	a := &armedLoss{sc: sc, g: g, proto: proto, target: target, armed: time.Now()}
 	m := sc.dataTo(proto)
 	if proto != h3 {
 		sc.w.Add(lab.ToClient, lab.MarkAll(m))
@@ -267,7 +269,7 @@ func (a *armedLoss) find() *oneLoss {
 	if a.proto == h3 {
 		l, err = quicLoss(a.g, dropTimes(a.sc.w, a.armed), a.target)
 	} else {
-		l, err = tcpLoss(a.sc.w, a.since, a.target)
+		l, err = tcpLoss(a.sc.w, a.armed, a.target)
 	}
 	if err != nil {
 		suite.GraderFailf("the lost packet of stream %d's chunk %d over %s: %v", a.target.stream, a.target.index, protoNames[a.proto], err)

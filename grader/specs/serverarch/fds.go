@@ -100,7 +100,7 @@ var _ = Describe("The epoll model under connection churn", Label(CaseLabel), fun
 		err = lab.Await(ctx, lab.Scaled(fdsSettle), func() (bool, error) {
 			var err error
 			now, err = lab.CountFDs(s.Pid())
-			return now.Sockets <= base.Sockets && now.Other <= base.Other+runtimePoller, err
+			return backToBaseline(now, base), err
 		})
 		s.alive("its descriptors were counted")
 		suite.Evidence("descriptors", "with %d idle clients connected: %d sockets and %d other descriptors open; after %d more connections came and went: %d sockets and %d others", churnIdle, base.Sockets, base.Other, cycles, now.Sockets, now.Other)
@@ -122,4 +122,11 @@ func anyOpen(conns []lab.Socket) bool {
 		}
 	}
 	return false
+}
+
+// backToBaseline reports whether a process holds no more sockets than at
+// base, and no more other descriptors than base's and the Go runtime's own
+// poller (runtimePoller).
+func backToBaseline(now, base lab.FDCount) bool {
+	return now.Sockets <= base.Sockets && now.Other <= base.Other+runtimePoller
 }

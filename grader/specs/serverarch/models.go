@@ -108,7 +108,7 @@ func checkParentFDs(ctx SpecContext, s *server, before lab.FDCount) {
 	err := lab.Await(ctx, lab.Scaled(reapTimeout), func() (bool, error) {
 		var err error
 		now, err = lab.CountFDs(s.Pid())
-		return now.Sockets <= before.Sockets && now.Other <= before.Other+runtimePoller, err
+		return backToBaseline(now, before), err
 	})
 	suite.Evidence("parent's descriptors", "before the clients: %d sockets and %d other descriptors open; after they closed and every child ended: %d sockets and %d others", before.Sockets, before.Other, now.Sockets, now.Other)
 	switch {
