@@ -13,6 +13,7 @@ import (
 	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
 
+	"github.com/wirelab/wirelab/grader/internal/words"
 	"github.com/wirelab/wirelab/grader/report"
 )
 
@@ -388,7 +389,7 @@ func (r *holReview) row(row holRow) {
 		case k < 2:
 			r.add(row.line, "%s's Streams stalled cell (%s) counts %d %s: with one stream there is no other stream "+
 				"for a loss to block, so head-of-line blocking cannot show; measure with at least 2 streams (e.g. -streams 4)",
-				name, quote(text), k, plural(k, "stream", "streams"))
+				name, quote(text), k, words.Plural(k, "stream", "streams"))
 		case s > k:
 			r.add(row.line, "%s's Streams stalled cell (%s) says %d of %d: more streams stalled than there were; "+
 				"write S of K with S at most K", name, quote(text), s, k)
@@ -575,7 +576,7 @@ func (r *holReview) whole() {
 		if n := h1.connections; k > 0 && n != k {
 			r.add(h1.line, "the HTTP/1.1 row says %d %s for %d streams, but HTTP/1.1 carries one stream per connection "+
 				"at a time (no multiplexing), so %d streams at once need %d connections, one each: write %d, or, if your "+
-				"client opened %d, make it open one per stream and measure again", n, plural(n, "connection", "connections"), k, k, k, k, n)
+				"client opened %d, make it open one per stream and measure again", n, words.Plural(n, "connection", "connections"), k, k, k, k, n)
 		}
 	}
 	h2, h3 := r.first[http2], r.first[http3]

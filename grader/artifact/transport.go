@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/wirelab/wirelab/grader/internal/words"
 	"github.com/wirelab/wirelab/grader/report"
 )
 
@@ -328,7 +329,7 @@ func (r *transportReview) whole() {
 	line := r.table.line
 	if n := len(r.table.rows); n < minDecisionRows {
 		r.add(line, "the table has %d %s: write one row per message type, at least %d "+
-			"(for example sampled metrics, counters, and audit or payment events)", n, plural(n, "row", "rows"), minDecisionRows)
+			"(for example sampled metrics, counters, and audit or payment events)", n, words.Plural(n, "row", "rows"), minDecisionRows)
 	}
 	if r.table.present[colLoss] {
 		if r.tolerant == 0 {
@@ -361,14 +362,6 @@ func rivalOf(t transport) transport {
 		return transportQUIC
 	}
 	return transportTCP
-}
-
-// plural picks the singular or the plural form for n.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // blankCell reports whether a cell holds no answer: no letter and no digit ("", "-", "?").

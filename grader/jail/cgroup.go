@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/wirelab/wirelab/grader/internal/words"
 )
 
 // Cgroup holds every process of one case's confined programs, however they
@@ -196,20 +198,12 @@ func (b Breaches) Since(earlier Breaches) Breaches {
 func (b Breaches) Describe(l Limits) string {
 	var parts []string
 	if b.OOMKills > 0 {
-		parts = append(parts, fmt.Sprintf("your programs used more than %s of memory together, and the kernel stopped %s of them (out of memory)", Bytes(l.Memory), count(b.OOMKills, "one", "processes")))
+		parts = append(parts, fmt.Sprintf("your programs used more than %s of memory together, and the kernel stopped %s (out of memory)", Bytes(l.Memory), words.Count(b.OOMKills, "process", "processes")))
 	}
 	if b.ForksRefused > 0 {
-		parts = append(parts, fmt.Sprintf("your programs tried to run more than %d processes and threads at once; the kernel refused %s", l.Processes, count(b.ForksRefused, "one", "new processes or threads")))
+		parts = append(parts, fmt.Sprintf("your programs tried to run more than %d processes and threads at once; the kernel refused %s", l.Processes, words.Count(b.ForksRefused, "new process or thread", "new processes or threads")))
 	}
 	return strings.Join(parts, "; ")
-}
-
-// count says how many: one for 1, else the number and the plural.
-func count(n int, one, plural string) string {
-	if n == 1 {
-		return one
-	}
-	return fmt.Sprintf("%d %s", n, plural)
 }
 
 // Bytes renders a size the way a student reads it: "512 MiB", "1 GiB".

@@ -30,7 +30,7 @@ func TestReadBreachesOfBothVersions(t *testing.T) {
 	if got != (Breaches{OOMKills: 1, ForksRefused: 5}) {
 		t.Errorf("v1: %+v, want 1 OOM kill and 5 forks refused", got)
 	}
-	if d := got.Since(Breaches{ForksRefused: 5}).Describe(DefaultLimits); d != "your programs used more than 1 GiB of memory together, and the kernel stopped one of them (out of memory)" {
+	if d := got.Since(Breaches{ForksRefused: 5}).Describe(DefaultLimits); d != "your programs used more than 1 GiB of memory together, and the kernel stopped 1 process (out of memory)" {
 		t.Errorf("Describe = %q", d)
 	}
 	if d := (Breaches{ForksRefused: 3}).Describe(DefaultLimits); d != "your programs tried to run more than 1024 processes and threads at once; the kernel refused 3 new processes or threads" {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wirelab/wirelab/grader/internal/words"
 	"github.com/wirelab/wirelab/grader/report"
 )
 
@@ -65,12 +66,12 @@ func artifactName(slug, file string) string {
 
 // missing says in plain words what a requirement still needs.
 func missing(r Requirement, more int, have, completed []string, offered, cases int) string {
-	noun := plural(more, "artifact", "artifacts")
+	noun := words.Plural(more, "artifact", "artifacts")
 	var b strings.Builder
 	switch {
 	case len(r.AnyTag) == 0:
 		fmt.Fprintf(&b, "%d more completed %s (completed so far: %s; artifacts offered so far: %d of the %d graded %s)",
-			more, noun, listOrNone(completed), offered, cases, plural(cases, "case", "cases"))
+			more, noun, listOrNone(completed), offered, cases, words.Plural(cases, "case", "cases"))
 	case len(completed) == 0:
 		fmt.Fprintf(&b, "%d more completed %s tagged %s (no artifact is completed yet)", more, noun, orList(r.AnyTag))
 	default:
@@ -89,13 +90,6 @@ func listOrNone(xs []string) string {
 		return "none"
 	}
 	return strings.Join(xs, ", ")
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // orList writes [a b c] as "a, b or c".

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wirelab/wirelab/grader/internal/words"
 	"github.com/wirelab/wirelab/grader/lab"
 )
 
@@ -144,7 +145,7 @@ func (t tally) String() string {
 			parts = append(parts, fmt.Sprintf("%s %d", o, n))
 		}
 	}
-	return fmt.Sprintf("%s: %s", count(len(t.calls), "client", "clients"), strings.Join(parts, ", "))
+	return fmt.Sprintf("%s: %s", words.Count(len(t.calls), "client", "clients"), strings.Join(parts, ", "))
 }
 
 // answered is how many got OK or BUSY.
@@ -188,14 +189,6 @@ func (t tally) examples(o outcome, n int) string {
 	}
 	sort.Strings(ex)
 	return strings.Join(ex, "; ")
-}
-
-// count renders "1 client" or "3 clients".
-func count(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // describeReply says what a call got back, for a failure message.

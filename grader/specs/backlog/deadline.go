@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 
+	"github.com/wirelab/wirelab/grader/internal/words"
 	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/suite"
 )
@@ -249,7 +250,7 @@ func whereItWaited(s *server) string {
 	case l.RecvQ > 0:
 		return fmt.Sprintf("When the reply was overdue, %s still waited in the kernel's accept queue: the accept loop was not calling accept(). "+
 			"Is it reading a request itself (to answer BUSY, say), or waiting for room in a full queue? The accept loop must only accept and hand over; reading, even for BUSY, happens elsewhere (Task 2), under a 1 s deadline (Task 4).",
-			count(int(l.RecvQ), "connection", "connections"))
+			words.Count(int(l.RecvQ), "connection", "connections"))
 	default:
 		return "When the reply was overdue, the kernel's accept queue was empty: the server had accepted every connection, so the client waited inside the server, behind silent connections. " +
 			"Give the request line a 1 s deadline, so a silent connection lets its worker go (Task 4), and keep at most -queue connections waiting, answering BUSY beyond that instead of queueing behind silent ones (Task 3)."

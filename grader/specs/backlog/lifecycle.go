@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 
+	"github.com/wirelab/wirelab/grader/internal/words"
 	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/report"
 	"github.com/wirelab/wirelab/grader/suite"
@@ -234,9 +235,9 @@ func shutdownUnderLoad(ctx SpecContext, sig syscall.Signal) bool {
 		note = fmt.Sprintf(" (fewer than the %d workers should be working on)", cfg.workers)
 	}
 	if unaccepted > 0 {
-		note += fmt.Sprintf("; %s still in the kernel's accept queue, never accepted: not the server's to answer, so left out", count(unaccepted, "connection", "connections"))
+		note += fmt.Sprintf("; %s still in the kernel's accept queue, never accepted: not the server's to answer, so left out", words.Count(unaccepted, "connection", "connections"))
 	}
-	suite.Evidence("before "+name, "%s, %s read by the server%s", count(established, "connection", "connections"), count(read, "request", "requests"), note)
+	suite.Evidence("before "+name, "%s, %s read by the server%s", words.Count(established, "connection", "connections"), words.Count(read, "request", "requests"), note)
 
 	sent := time.Now()
 	s.Signal(sig)
@@ -253,13 +254,13 @@ func shutdownUnderLoad(ctx SpecContext, sig syscall.Signal) bool {
 
 	accepted := n - unaccepted
 	if t.answered() < accepted {
-		at := fmt.Sprintf("%s being worked on and %s waiting to be read", count(read, "request was", "requests were"), count(established-read-unaccepted, "accepted connection", "accepted connections"))
+		at := fmt.Sprintf("%s being worked on and %s waiting to be read", words.Count(read, "request was", "requests were"), words.Count(established-read-unaccepted, "accepted connection", "accepted connections"))
 		if closed := n - established; closed > 0 {
-			at += fmt.Sprintf(" (the server had already closed %s of the %d)", count(closed, "connection", "connections"), n)
+			at += fmt.Sprintf(" (the server had already closed %s of the %d)", words.Count(closed, "connection", "connections"), n)
 		}
 		suite.Failf("%s arrived while %s; %s no answer (%s). "+
 			"A graceful shutdown stops accepting, lets the requests being worked on finish with OK, answers every connection still waiting in the queue (BUSY, which counts as shed, or OK if it serves it in time), then prints the stats line and exits (Task 6).",
-			name, at, count(accepted-t.answered(), "accepted client got", "accepted clients got"), t)
+			name, at, words.Count(accepted-t.answered(), "accepted client got", "accepted clients got"), t)
 	}
 	if inWork := min(read, cfg.workers); t.count[ok] < inWork {
 		suite.Failf("%s arrived while %d requests were being worked on, but only %d clients got OK (%s): requests already being worked on are finished and answered OK; only connections still waiting may get BUSY (Task 6).",

@@ -7,6 +7,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 
+	"github.com/wirelab/wirelab/grader/internal/words"
 	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/suite"
 )
@@ -111,7 +112,7 @@ func requireNoHandshakeLoss(l load, s *server) {
 	if l.count[connectTimeout] > 0 || overflows > 0 {
 		suite.Failf("%s out connecting, and the kernel counted ListenOverflows +%d: the accept queue (limit %d, deepest seen %d) was full, so handshakes were dropped before your program ever saw them. "+
 			"This is the case study's failure mode: the application logs nothing while clients time out. Accept faster and hand work to the pool (Task 2), shed load before the queue fills (Task 3).",
-			count(l.count[connectTimeout], "client timed", "clients timed"), overflows, l.peak.SendQ, l.peak.RecvQ)
+			words.Count(l.count[connectTimeout], "client timed", "clients timed"), overflows, l.peak.SendQ, l.peak.RecvQ)
 	}
 }
 

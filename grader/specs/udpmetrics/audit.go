@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/prometheus/procfs"
 
+	"github.com/wirelab/wirelab/grader/internal/words"
 	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/suite"
 )
@@ -205,7 +206,7 @@ var _ = Describe("02-udp-metrics: audit events", Label(CaseLabel), func() {
 		c.restart(ctx)
 		awaitRecorded(ctx, log, id, events[:k2], "After the collector crashed while every packet with data toward it was lost, and started again")
 		story = append(story, fmt.Sprintf("2. %d events while every packet with data to the collector was lost; the collector was killed (SIGKILL), its host forgot %s; it started again on the same log: all recorded",
-			k2-k1, plural(gone, "connection")))
+			k2-k1, words.Count(gone, "connection", "connections")))
 
 		// 3. Acknowledgements lost, then the collector crashes silently: every
 		// packet with data from the collector is lost (a TCP handshake and
@@ -222,7 +223,7 @@ var _ = Describe("02-udp-metrics: audit events", Label(CaseLabel), func() {
 		w.ClearRules(lab.ToClient)
 		c.restart(ctx)
 		story = append(story, fmt.Sprintf("3. %d more events recorded while every packet with data from the collector was lost (no acknowledgement reached the agent); the collector was killed and its host forgot %s without a packet to the agent; it started again, and the agent's input ended",
-			len(events)-k2, plural(gone, "connection")))
+			len(events)-k2, words.Count(gone, "connection", "connections")))
 		suite.Evidence("the audit steps", "%s", strings.Join(story, "\n"))
 
 		// The agent must notice the dead connection on its own (the brief:
@@ -305,7 +306,7 @@ var _ = Describe("02-udp-metrics: backpressure", Label(CaseLabel), func() {
 		log := dir.File("audit.log")
 		startCollector(ctx, side{w.Server}, lab.ServerAddr, mport, aport, log.Path)
 		awaitRecorded(ctx, log, id, events, fmt.Sprintf("The collector started after the agent was given all its input, the last %s beyond its -audit-queue of %d (an agent stops reading then, and drops none)",
-			plural(len(events)-queue, "audit event"), queue))
+			words.Count(len(events)-queue, "audit event", "audit events"), queue))
 		line := a.finish(ctx)
 		checkExactlyOnce(log, id, events)
 		switch {

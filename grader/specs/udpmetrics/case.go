@@ -11,7 +11,6 @@
 package udpmetrics
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -57,14 +56,6 @@ func must(err error) {
 	if err != nil {
 		suite.GraderFailf("%v", err)
 	}
-}
-
-// plural renders "1 datagram", "2 datagrams".
-func plural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // loopback is the address of specs that need no wire.

@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 
+	"github.com/wirelab/wirelab/grader/internal/words"
 	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/suite"
 )
@@ -155,10 +156,10 @@ func checkStreamReport(r collectorReport, want expectedStream, concept string) {
 		suite.Failf("%s: the report's received for %s is %d; %d different sequence numbers arrived (a copy counts once).", concept, where, *got.Received, want.received)
 	case *got.Reordered != want.reordered:
 		suite.Failf("%s: the report's reordered for %s is %d; %s arrived after a higher sequence number of the stream. Count each metric that fills a gap as reordered, once.",
-			concept, where, *got.Reordered, plural(int(want.reordered), "metric"))
+			concept, where, *got.Reordered, words.Count(int(want.reordered), "metric", "metrics"))
 	case *got.Duplicates != want.duplicates:
 		suite.Failf("%s: the report's duplicates for %s is %d; the wire delivered %s a second time. Count each copy of a metric already received, one per copy.",
-			concept, where, *got.Duplicates, plural(int(want.duplicates), "metric"))
+			concept, where, *got.Duplicates, words.Count(int(want.duplicates), "metric", "metrics"))
 	}
 }
 
