@@ -130,6 +130,10 @@ func mdDetails(b *strings.Builder, c *Case, cr *Criterion) {
 		}
 		mdBlock(b, e.Text)
 		b.WriteString("\n")
+		if e.Chart != "" {
+			mdChart(b, e.Chart)
+			b.WriteString("\n")
+		}
 	}
 	if cr.Status == Failed {
 		if cr.Concept != "" {

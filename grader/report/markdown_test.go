@@ -117,3 +117,24 @@ func TestMarkdownHiddenForThisCriterion(t *testing.T) {
 		t.Error("a hidden (not after_due_date) criterion does not say its details are hidden for this criterion")
 	}
 }
+
+// TestMarkdownChart: a piece of evidence with a chart gets its text block and,
+// under it, a mermaid block GitHub draws; the terminal shows the text only.
+func TestMarkdownChart(t *testing.T) {
+	r := sampleReport()
+	cr := &r.Cases[0].Criteria[0]
+	cr.Status = Failed
+	cr.Evidence = []Evidence{{Name: "measured", Text: "stream 1  ..#+.", Chart: "gantt\n    dateFormat x\n    section HTTP/2\n    stream 1 : 21, 105\n"}}
+	md := writeMarkdown(t, r)
+	want := "```text\nstream 1  ..#+.\n```\n\n```mermaid\ngantt\n    dateFormat x\n    section HTTP/2\n    stream 1 : 21, 105\n```\n"
+	if !strings.Contains(md, want) {
+		t.Errorf("Markdown lacks the text and then the chart:\n%s", md)
+	}
+	var term bytes.Buffer
+	if err := WriteSummary(&term, r, SummaryOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(term.String(), "..#+.") || strings.Contains(term.String(), "gantt") {
+		t.Errorf("the terminal should show the text and not the chart's source:\n%s", term.String())
+	}
+}

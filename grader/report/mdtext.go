@@ -49,12 +49,20 @@ func mdCellCode(s string) string {
 
 // mdBlock writes s verbatim as a fenced code block, the fence longer than any run of
 // backticks in s.
-func mdBlock(b *strings.Builder, s string) {
+func mdBlock(b *strings.Builder, s string) { mdFenced(b, "text", s) }
+
+// mdFenced writes s in a fenced block of the language lang, with a fence
+// longer than any run of backticks in s, so nothing in s can close it.
+func mdFenced(b *strings.Builder, lang, s string) {
 	fence := strings.Repeat("`", max(3, longestRun(s, '`')+1))
-	b.WriteString(fence + "text\n")
+	b.WriteString(fence + lang + "\n")
 	b.WriteString(strings.TrimRight(s, "\n"))
 	b.WriteString("\n" + fence + "\n")
 }
+
+// mdChart writes a Mermaid diagram's source as a fenced block that GitHub
+// draws as a picture.
+func mdChart(b *strings.Builder, src string) { mdFenced(b, "mermaid", src) }
 
 // htmlText escapes s for an HTML element such as <summary>.
 func htmlText(s string) string {

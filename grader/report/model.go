@@ -65,6 +65,10 @@ type Criterion struct {
 type Evidence struct {
 	Name string `json:"name"`
 	Text string `json:"text"`
+	// Chart, when set, is the same observation drawn as a Mermaid diagram
+	// (a gantt of per-stream timelines, say): report.md draws it under the
+	// text; the terminal and the annotations show the text only.
+	Chart string `json:"chart,omitempty"`
 }
 
 // Artifact is the verdict on a case's written artifact (a Markdown file with diagrams).

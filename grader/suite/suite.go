@@ -100,7 +100,11 @@ func eventOf(r types.SpecReport) Event {
 	}
 	ev.Criterion = crit
 	for _, e := range r.ReportEntries {
-		ev.Evidence = append(ev.Evidence, report.Evidence{Name: e.Name, Text: e.StringRepresentation()})
+		piece := report.Evidence{Name: e.Name, Text: e.StringRepresentation()}
+		if c, ok := e.GetRawValue().(chartEntry); ok {
+			piece.Text, piece.Chart = c.text, c.chart
+		}
+		ev.Evidence = append(ev.Evidence, piece)
 	}
 	switch r.State {
 	case types.SpecStatePassed:
@@ -134,6 +138,19 @@ func eventOf(r types.SpecReport) Event {
 func Evidence(name, format string, args ...any) {
 	ginkgo.AddReportEntry(name, fmt.Sprintf(format, args...))
 }
+
+// EvidenceChart attaches a measurement as text and as the source of a
+// Mermaid diagram that report.md draws under it (report.Evidence.Chart). The
+// text must say everything the chart shows: only report.md draws it.
+func EvidenceChart(name, text, chart string) {
+	ginkgo.AddReportEntry(name, chartEntry{text: text, chart: chart})
+}
+
+// chartEntry is the value of an EvidenceChart report entry; its String is
+// the text, for any reader of Ginkgo's own report.
+type chartEntry struct{ text, chart string }
+
+func (c chartEntry) String() string { return c.text }
 
 // Failf fails the current spec with a student-facing message: what was sent,
 // what came back, what was wanted, and the concept that explains it.

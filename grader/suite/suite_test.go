@@ -10,11 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/report"
@@ -135,5 +137,24 @@ func TestRunStreamsEvents(t *testing.T) {
 	}
 	if n := strings.Count(string(out), "length 17"); n != 2 {
 		t.Errorf("the 17-byte segment should appear twice (dropped, then retransmitted), found %d times:\n%s", n, out)
+	}
+}
+
+// TestEvidenceChartKeepsTextAndChart: an EvidenceChart entry reaches the
+// report as one piece of evidence with both its text and its chart.
+func TestEvidenceChartKeepsTextAndChart(t *testing.T) {
+	r := types.SpecReport{
+		LeafNodeText:   "draws",
+		LeafNodeLabels: []string{"case.draws"},
+		State:          types.SpecStatePassed,
+		ReportEntries: types.ReportEntries{
+			{Name: "plain", Value: types.WrapEntryValue("just text")},
+			{Name: "measured", Value: types.WrapEntryValue(chartEntry{text: "stream 1  ..#.", chart: "gantt\n"})},
+		},
+	}
+	got := eventOf(r).Evidence
+	want := []report.Evidence{{Name: "plain", Text: "just text"}, {Name: "measured", Text: "stream 1  ..#.", Chart: "gantt\n"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("evidence %+v, want %+v", got, want)
 	}
 }

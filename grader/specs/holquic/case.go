@@ -56,4 +56,4 @@ func must(err error) {
 }
 
 // ms renders a duration in milliseconds with one decimal.
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", millis(d)) }

@@ -206,7 +206,7 @@ func checkEcho(run clientRun, plan fetchPlan, threshold time.Duration) {
 		suite.Failf("The client's report has stalled %s; it is a list of stream IDs, [] when none (a nil slice in Go prints null: start from []int{}).", raw)
 	}
 	want := func(name string, got *float64, d time.Duration) {
-		if got == nil || math.Abs(*got-float64(d.Microseconds())/1000) > 0.01 {
+		if got == nil || math.Abs(*got-millis(d)) > 0.01 {
 			suite.Failf("The client's report has %s %s; it was run with %v.", name, floatText(got), d)
 		}
 	}

@@ -31,9 +31,10 @@ type holRow struct {
 	proto   string
 	stalled []int
 	longest float64
-	stalls  []string // each stream's longest stall, as reported
-	lines   []string // each stream's timeline (timeline)
-	drop    string   // the wire's drop event
+	stalls  []string     // each stream's longest stall, as reported
+	lines   []string     // each stream's timeline (timeline)
+	streams []streamLine // each stream's delays, for the chart (holChart)
+	drop    string       // the wire's drop event
 	command string
 }
 
@@ -43,7 +44,7 @@ var _ = Describe("The server and the client together", Label(CaseLabel), func() 
 		srv := startServer(ctx, sc.w, sc.port, sc.cert)
 		r := suite.Rand("hol/plan")
 		var rows []holRow
-		DeferCleanup(func() { suite.Evidence("measured", "%s", holTable(rows)) })
+		DeferCleanup(func() { suite.EvidenceChart("measured", holTable(rows), holChart(rows)) })
 		for _, proto := range []string{h1, h2, h3} {
 			plan := fetchPlan{proto: proto, server: sc.server(), streams: e2eStreams, chunks: e2eChunks, size: chunkSize, interval: interval}
 			srv.awaitProtocol(ctx, proto)
@@ -72,6 +73,7 @@ var _ = Describe("The server and the client together", Label(CaseLabel), func() 
 					row.longest = max(row.longest, *s.LongestStallMS)
 					row.stalls = append(row.stalls, fmt.Sprintf("%d: %.1f", *s.ID, *s.LongestStallMS))
 					row.lines = append(row.lines, fmt.Sprintf("stream %d  %s  longest stall %.1f ms", *s.ID, timeline(s.DelaysMS), *s.LongestStallMS))
+					row.streams = append(row.streams, streamLine{id: *s.ID, delaysMS: s.DelaysMS})
 				}
 			}
 			rows = append(rows, row)
