@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 
+	"github.com/wirelab/wirelab/grader/internal/words"
 	"github.com/wirelab/wirelab/grader/lab"
 	"github.com/wirelab/wirelab/grader/report"
 	"github.com/wirelab/wirelab/grader/suite"
@@ -189,9 +190,9 @@ func checkConnections(proto string, plan fetchPlan, reqs []request) {
 	}
 	switch {
 	case proto == h1 && len(conns) != plan.streams:
-		suite.Failf("With -proto h1 the %d streams came on %s; HTTP/1.1 carries one stream at a time, so streams at once need a connection each. %s", plan.streams, connections(len(conns)), clientHints[proto])
+		suite.Failf("With -proto h1 the %d streams came on %s; HTTP/1.1 carries one stream at a time, so streams at once need a connection each. %s", plan.streams, words.Count(len(conns), "connection", "connections"), clientHints[proto])
 	case proto != h1 && len(conns) != 1:
-		suite.Failf("With -proto %s the %d streams came on %s; they must share one, that is what multiplexing means. %s", proto, plan.streams, connections(len(conns)), clientHints[proto])
+		suite.Failf("With -proto %s the %d streams came on %s; they must share one, that is what multiplexing means. %s", proto, plan.streams, words.Count(len(conns), "connection", "connections"), clientHints[proto])
 	}
 }
 
@@ -328,12 +329,4 @@ func checkClientUsage(ctx SpecContext, sc *scene) {
 		{"-addr", addr, "-proto", "h2", "-interval", "often"},
 		{"-addr", addr, "-proto", "h3"},
 	})
-}
-
-// connections renders "1 connection", "4 connections".
-func connections(n int) string {
-	if n == 1 {
-		return "1 connection"
-	}
-	return fmt.Sprintf("%d connections", n)
 }
