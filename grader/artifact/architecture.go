@@ -421,12 +421,8 @@ type archReview struct {
 
 // columns reports the columns the header lacks.
 func (r *archReview) columns() {
-	for c, col := range r.table.load.columns() {
-		if !r.table.present[c] {
-			r.add(r.table.line, "the %s table has no %s column: add it to the header (%s); its cells hold %s",
-				r.table.load, col.name, r.table.load.header(), col.what)
-		}
-	}
+	cols := r.table.load.columns()
+	r.missingColumns(r.table.line, fmt.Sprintf("the %s table", r.table.load), r.table.load.header(), cols, r.table.present[:len(cols)])
 }
 
 // rowName is how a message names a row.
@@ -459,38 +455,13 @@ func (r *archReview) row(row archRow) {
 	}
 	name := r.rowName(arch)
 
-	answers := 0 // present columns other than Architecture
-	for c := range cols {
-		if c != acArch && r.table.present[c] {
-			answers++
-		}
-	}
-	answerTODOs := len(todo)
-	if len(todo) > 0 && todo[0] == cols[acArch].name {
-		answerTODOs--
-	}
-	switch {
-	case len(empty) == 0 && answers > 0 && answerTODOs == answers && !usable[acArch]:
-		r.add(row.line, "this row is still a placeholder: every cell holds a TODO; fill it in for one architecture "+
-			"with your own measured figures for %s", r.table.load)
-	case len(empty) == 0 && answers > 0 && answerTODOs == answers:
-		r.add(row.line, "%s is still a placeholder: its cells hold TODO; fill them in with your own measured figures "+
+	placeholder := fmt.Sprintf("this row is still a placeholder: every cell holds a TODO; fill it in for one architecture "+
+		"with your own measured figures for %s", r.table.load)
+	if usable[acArch] {
+		placeholder = fmt.Sprintf("%s is still a placeholder: its cells hold TODO; fill them in with your own measured figures "+
 			"of the %s architecture under %s", name, arch, r.table.load)
-	case len(todo) == 1:
-		r.add(row.line, "a TODO is left in the %s cell of %s: replace it with your figure", todo[0], name)
-	case len(todo) > 1:
-		r.add(row.line, "TODO markers are left in the %s cells of %s: replace each with your figure", joinAnd(todo), name)
 	}
-	if len(empty) == 1 {
-		col := cols[empty[0]]
-		r.add(row.line, "the %s cell of %s is empty: write %s", col.name, name, col.what)
-	} else if len(empty) > 1 {
-		var names []string
-		for _, c := range empty {
-			names = append(names, cols[c].name)
-		}
-		r.add(row.line, "%s leaves the %s cells empty: fill each in with your measured figure", name, joinAnd(names))
-	}
+	r.leftUndone(row.line, cols, r.table.present[:len(cols)], acArch, todo, empty, name, "figure", placeholder)
 
 	fig := &archFigures{line: row.line}
 	if arch != noArch {

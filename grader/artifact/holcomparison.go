@@ -299,12 +299,7 @@ type holReview struct {
 
 // columns reports the columns the header lacks.
 func (r *holReview) columns() {
-	for c, col := range holColumns {
-		if !r.table.present[c] {
-			r.add(r.table.line, "the comparison table has no %s column: add it to the header (%s); its cells hold %s",
-				col.name, holHeader, col.what)
-		}
-	}
+	r.missingColumns(r.table.line, "the comparison table", holHeader, holColumns, r.table.present[:])
 }
 
 // row judges one row: cells filled, the protocol, and each figure on its own; what the
@@ -337,43 +332,17 @@ func (r *holReview) row(row holRow) {
 	if proto != noHTTP {
 		name = "the " + proto.String() + " row"
 	}
-	answers := 0 // present columns other than Protocol
-	for c := range holColumns {
-		if c != hcProtocol && r.table.present[c] {
-			answers++
-		}
-	}
-	answerTODOs := len(todo)
-	if len(todo) > 0 && todo[0] == holColumns[hcProtocol].name {
-		answerTODOs--
-	}
-	switch {
-	case len(empty) == 0 && answers > 0 && answerTODOs == answers && !usable[hcProtocol]:
-		r.add(row.line, "this row is still a placeholder: every cell holds a TODO; fill it in for one protocol "+
-			"(HTTP/1.1, HTTP/2 or HTTP/3) with your own measured figures and why the lost packet stalled what it stalled")
-	case len(empty) == 0 && answers > 0 && answerTODOs == answers:
+	placeholder := "this row is still a placeholder: every cell holds a TODO; fill it in for one protocol " +
+		"(HTTP/1.1, HTTP/2 or HTTP/3) with your own measured figures and why the lost packet stalled what it stalled"
+	if usable[hcProtocol] {
 		forWhat := "its protocol"
 		if proto != noHTTP {
 			forWhat = proto.String()
 		}
-		r.add(row.line, "%s is still a placeholder: its cells hold TODO; fill them in with your own measured figures "+
+		placeholder = fmt.Sprintf("%s is still a placeholder: its cells hold TODO; fill them in with your own measured figures "+
 			"for %s (connections, streams stalled, longest stall) and why the lost packet stalled what it stalled", name, forWhat)
-	case len(todo) == 1:
-		r.add(row.line, "a TODO is left in %s's %s cell: replace it with your answer", name, todo[0])
-	case len(todo) > 1:
-		r.add(row.line, "TODO markers are left in %s's %s cells: replace each with your answer", name, joinAnd(todo))
 	}
-	if len(empty) == 1 {
-		col := holColumns[empty[0]]
-		r.add(row.line, "%s's %s cell is empty: write %s", name, col.name, col.what)
-	} else if len(empty) > 1 {
-		var names, whats []string
-		for _, c := range empty {
-			names = append(names, holColumns[c].name)
-			whats = append(whats, holColumns[c].name+": "+holColumns[c].what)
-		}
-		r.add(row.line, "%s leaves the %s cells empty; fill each in (%s)", name, joinAnd(names), strings.Join(whats, "; "))
-	}
+	r.leftUndone(row.line, holColumns, r.table.present[:], hcProtocol, todo, empty, name, "answer", placeholder)
 
 	fig := &holFigures{line: row.line, stalled: -1}
 	if proto != noHTTP {

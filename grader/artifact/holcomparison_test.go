@@ -24,8 +24,8 @@ var holBadSamples = []struct {
 	{"duplicate-row.md", 9, []string{"a second HTTP/2 row (the first is at line 8)", "one row per protocol"}},
 	{"unknown-protocol.md", 8, []string{"this row's Protocol cell (`SPDY`) names none of the three protocols compared"}},
 	{"placeholder-row.md", 9, []string{"the HTTP/3 row is still a placeholder", "your own measured figures for HTTP/3"}},
-	{"todo-in-cell.md", 8, []string{"a TODO is left in the HTTP/2 row's Why cell"}},
-	{"empty-cell.md", 7, []string{"the HTTP/1.1 row's Longest stall cell is empty: write the longest stall your client measured, in milliseconds"}},
+	{"todo-in-cell.md", 8, []string{"a TODO is left in the Why cell of the HTTP/2 row"}},
+	{"empty-cell.md", 7, []string{"the Longest stall cell of the HTTP/1.1 row is empty: write the longest stall your client measured, in milliseconds"}},
 	{"todo-in-text.md", 11, []string{"a TODO is left in the text", "`TODO: say which stream"}},
 	{"no-command.md", 0, []string{"say how you measured", "-proto h2", "outside the table"}},
 	{"command-without-proto.md", 3, []string{"say how you measured", "no client command with its -proto flag"}},
@@ -182,8 +182,8 @@ func TestHOLInline(t *testing.T) {
 		{"a whole row of TODO leaves its protocol missing", "", []string{h1, h2, "| TODO | TODO | TODO | TODO | TODO |"}, 5, "the table has no HTTP/3 row"},
 
 		// cells
-		{"two TODO cells", "", []string{h1, row("HTTP/2", "1", "TODO", "55", "TODO"), h3}, 8, "TODO markers are left in the HTTP/2 row's Streams stalled and Why cells"},
-		{"TODO figure is not read", "", []string{h1, row("HTTP/2", "1", "TODO 1 of 4", "55", h2Why), h3}, 8, "a TODO is left in the HTTP/2 row's Streams stalled cell"},
+		{"two TODO cells", "", []string{h1, row("HTTP/2", "1", "TODO", "55", "TODO"), h3}, 8, "TODO markers are left in the Streams stalled and Why cells of the HTTP/2 row"},
+		{"TODO figure is not read", "", []string{h1, row("HTTP/2", "1", "TODO 1 of 4", "55", h2Why), h3}, 8, "a TODO is left in the Streams stalled cell of the HTTP/2 row"},
 		{"two empty cells", "", []string{h1, h2, row("HTTP/3", "", "1 of 4", "?", h3Why)}, 9, "the HTTP/3 row leaves the Connections and Longest stall cells empty; fill each in (Connections: how many connections"},
 		{"short row", "", []string{h1, h2, "| HTTP/3 | 1 | 1 of 4 |"}, 9, "the HTTP/3 row leaves the Longest stall and Why cells empty"},
 

@@ -188,3 +188,55 @@ func sortCells(cols []tableColumn, present []bool, cells []Cell) (todo []string,
 	}
 	return todo, empty, usable
 }
+
+// missingColumns reports each of cols the table's header lacks, at the
+// header's line: what the column's cells hold, and the header to copy. table
+// names the table in a message ("the comparison table").
+func (f *findingList) missingColumns(line int, table, header string, cols []tableColumn, present []bool) {
+	for c, col := range cols {
+		if !present[c] {
+			f.add(line, "%s has no %s column: add it to the header (%s); its cells hold %s", table, col.name, header, col.what)
+		}
+	}
+}
+
+// leftUndone reports, one finding each, what a row leaves to do (the todo
+// and empty of sortCells): when every answer cell holds a TODO, that the row
+// is a placeholder (the message placeholder); else each TODO left and each
+// empty cell, by column. key is the column that names the row (-1 for none):
+// a TODO there alone does not make the row a placeholder. name is the row in
+// a message ("this row", "the HTTP/2 row"), noun what its cells hold
+// ("answer", "figure").
+func (f *findingList) leftUndone(line int, cols []tableColumn, present []bool, key int, todo []string, empty []int, name, noun, placeholder string) {
+	answers, answerTODOs := 0, 0
+	for c := range cols {
+		if c != key && present[c] {
+			answers++
+		}
+	}
+	for _, t := range todo {
+		if key < 0 || t != cols[key].name {
+			answerTODOs++
+		}
+	}
+	switch {
+	case len(empty) == 0 && answers > 0 && answerTODOs == answers:
+		f.add(line, "%s", placeholder)
+	case len(todo) == 1:
+		f.add(line, "a TODO is left in the %s cell of %s: replace it with your %s", todo[0], name, noun)
+	case len(todo) > 1:
+		f.add(line, "TODO markers are left in the %s cells of %s: replace each with your %s", joinAnd(todo), name, noun)
+	}
+	switch {
+	case len(empty) == 1:
+		col := cols[empty[0]]
+		f.add(line, "the %s cell of %s is empty: write %s", col.name, name, col.what)
+	case len(empty) > 1:
+		var names, whats []string
+		for _, c := range empty {
+			names = append(names, cols[c].name)
+			whats = append(whats, cols[c].name+": "+cols[c].what)
+		}
+		f.add(line, "%s leaves the %s cells empty; fill each in (%s)", name, joinAnd(names), strings.Join(whats, "; "))
+	}
+}

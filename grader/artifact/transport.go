@@ -3,7 +3,6 @@ package artifact
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"strings"
 	"unicode"
 
@@ -197,37 +196,15 @@ type transportReview struct {
 
 // columns reports the columns the header lacks.
 func (r *transportReview) columns() {
-	for c, col := range decisionColumns {
-		if !r.table.present[c] {
-			r.add(r.table.line, "the decision table has no %s column: add it to the header (%s); its cells hold %s",
-				col.name, decisionHeader, col.what)
-		}
-	}
+	r.missingColumns(r.table.line, "the decision table", decisionHeader, decisionColumns, r.table.present[:])
 }
 
 // row judges one row: cells filled, loss tolerance, transport, and the two together.
 func (r *transportReview) row(row decisionRow) {
 	todo, empty, usable := sortCells(decisionColumns, r.table.present[:], row.cells[:])
-	switch {
-	case len(todo) > 0 && len(empty) == 0 && !slices.Contains(usable[:], true):
-		r.add(row.line, "this row is still a placeholder: every cell holds a TODO; fill it in for one message type, "+
+	r.leftUndone(row.line, decisionColumns, r.table.present[:], -1, todo, empty, "this row", "answer",
+		"this row is still a placeholder: every cell holds a TODO; fill it in for one message type, "+
 			"from what the message is to why it travels on the transport you chose")
-	case len(todo) == 1:
-		r.add(row.line, "a TODO is left in this row's %s cell: replace it with your answer", todo[0])
-	case len(todo) > 1:
-		r.add(row.line, "TODO markers are left in this row's %s cells: replace each with your answer", joinAnd(todo))
-	}
-	if len(empty) == 1 {
-		col := decisionColumns[empty[0]]
-		r.add(row.line, "this row's %s cell is empty: write %s", col.name, col.what)
-	} else if len(empty) > 1 {
-		var names, whats []string
-		for _, c := range empty {
-			names = append(names, decisionColumns[c].name)
-			whats = append(whats, decisionColumns[c].name+": "+decisionColumns[c].what)
-		}
-		r.add(row.line, "this row leaves the %s cells empty; fill each in (%s)", joinAnd(names), strings.Join(whats, "; "))
-	}
 
 	// cell names a cell of this row in a message, by the row's message type when it has one.
 	cell := func(c int) string {
