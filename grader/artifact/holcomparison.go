@@ -206,17 +206,7 @@ func checkHOLComparison(path string, content []byte) Result {
 	if !ok {
 		msg := "no comparison table found: the file needs a Markdown table whose header is " + holHeader +
 			", with the line `|---|---|---|---|---|` under it and one row each for HTTP/1.1, HTTP/2 and HTTP/3; start from the template's table"
-		if len(tables) > 0 {
-			var at []string
-			for _, t := range tables {
-				at = append(at, fmt.Sprint(t.Line))
-			}
-			if len(at) == 1 {
-				msg += fmt.Sprintf(" (the table at line %s has fewer than three of these columns)", at[0])
-			} else {
-				msg += fmt.Sprintf(" (the tables at lines %s have fewer than three of these columns each)", joinAnd(at))
-			}
-		}
+		msg += tablesTooNarrow(tables)
 		return Result{Findings: append(findings, report.Finding{Message: msg})}
 	}
 	r := holReview{table: ht, first: map[httpVersion]*holFigures{}}

@@ -2,6 +2,8 @@ package artifact
 
 import (
 	"bytes"
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/yuin/goldmark"
@@ -239,4 +241,21 @@ func (f *findingList) leftUndone(line int, cols []tableColumn, present []bool, k
 		}
 		f.add(line, "%s leaves the %s cells empty; fill each in (%s)", name, joinAnd(names), strings.Join(whats, "; "))
 	}
+}
+
+// tablesTooNarrow says, for a message that found no table with the columns
+// it needs, where the document's other tables are (nothing when there are
+// none): they were not taken because each has fewer than three of them.
+func tablesTooNarrow(tables []Table) string {
+	var at []string
+	for _, t := range tables {
+		at = append(at, strconv.Itoa(t.Line))
+	}
+	switch len(at) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf(" (the table at line %s has fewer than three of these columns)", at[0])
+	}
+	return fmt.Sprintf(" (the tables at lines %s have fewer than three of these columns each)", joinAnd(at))
 }

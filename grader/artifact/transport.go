@@ -161,17 +161,7 @@ func checkTransportDecision(path string, content []byte) Result {
 	if !ok {
 		msg := "no decision table found: the file needs a Markdown table whose header is " + decisionHeader +
 			", with the line `|---|---|---|---|---|---|---|` under it and one row per message type; start from the template's table"
-		if len(tables) > 0 {
-			var at []string
-			for _, t := range tables {
-				at = append(at, fmt.Sprint(t.Line))
-			}
-			if len(at) == 1 {
-				msg += fmt.Sprintf(" (the table at line %s has fewer than three of these columns)", at[0])
-			} else {
-				msg += fmt.Sprintf(" (the tables at lines %s have fewer than three of these columns each)", joinAnd(at))
-			}
-		}
+		msg += tablesTooNarrow(tables)
 		return Result{Findings: append(findings, report.Finding{Message: msg})}
 	}
 	r := transportReview{table: dt}
