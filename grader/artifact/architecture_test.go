@@ -2,7 +2,6 @@ package artifact
 
 import (
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,11 +9,7 @@ import (
 
 // archBadSamples are artifacts that must fail the architecture check, each with the
 // finding that says why: its line and pieces of its message.
-var archBadSamples = []struct {
-	file string
-	line int
-	want []string
-}{
+var archBadSamples = []badSample{
 	{"empty.md", 0, []string{"empty.md is empty", "`## 1,000 idle clients` and `## 100 CPU-heavy clients`"}},
 	{"blank.md", 0, []string{"blank.md is empty"}},
 	{"no-tables.md", 0, []string{"no table for 1,000 idle clients", "a heading that names this workload (`## 1,000 idle clients`)", "| Architecture | Clients | Threads |"}},
@@ -41,45 +36,10 @@ var archBadSamples = []struct {
 }
 
 // archGoodSamples are artifacts that must pass.
-var archGoodSamples = []string{"measured.md", "lenient.md"}
+var archGoodSamples = []goodSample{{"measured.md", nil}, {"lenient.md", nil}}
 
-func TestArchBadSamples(t *testing.T) {
-	for _, tc := range archBadSamples {
-		t.Run(tc.file, func(t *testing.T) {
-			res := checkFile(t, "architecture", filepath.Join("testdata", "architecture", "bad", tc.file))
-			if res.Passed {
-				t.Fatal("passed, want a failure")
-			}
-			for _, f := range res.Findings {
-				if f.Line == tc.line && containsAll(f.Message, tc.want) {
-					return
-				}
-			}
-			t.Errorf("no finding at line %d containing %q; findings:\n%s", tc.line, tc.want, dump(res))
-		})
-	}
-}
-
-func TestArchGoodSamples(t *testing.T) {
-	for _, file := range archGoodSamples {
-		t.Run(file, func(t *testing.T) {
-			res := checkFile(t, "architecture", filepath.Join("testdata", "architecture", "good", file))
-			if !res.Passed {
-				t.Fatalf("failed, want a pass; findings:\n%s", dump(res))
-			}
-			if len(res.Notes) != 0 {
-				t.Errorf("notes = %q, want none", res.Notes)
-			}
-		})
-	}
-}
-
-func TestArchSamplesListed(t *testing.T) {
-	var bad []string
-	for _, tc := range archBadSamples {
-		bad = append(bad, tc.file)
-	}
-	assertSamplesListed(t, "architecture", bad, archGoodSamples)
+func TestArchSamples(t *testing.T) {
+	testSamples(t, "architecture", "architecture", archBadSamples, archGoodSamples)
 }
 
 func TestArchRegistered(t *testing.T) {

@@ -2,18 +2,13 @@ package artifact
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 // closeBadSamples are artifacts that must fail close-states, each with the finding that
 // says why: its line and pieces of its message.
-var closeBadSamples = []struct {
-	file string
-	line int
-	want []string
-}{
+var closeBadSamples = []badSample{
 	{"empty.md", 0, []string{"empty.md is empty", "stateDiagram-v2"}},
 	{"blank.md", 0, []string{"blank.md is empty"}},
 	{"no-mermaid-block.md", 0, []string{"no ```mermaid block with a stateDiagram-v2 found; start from the template's two blocks"}},
@@ -45,10 +40,7 @@ var closeBadSamples = []struct {
 }
 
 // closeGoodSamples are artifacts that must pass, with the encouraging notes they earn.
-var closeGoodSamples = []struct {
-	file  string
-	notes []string
-}{
+var closeGoodSamples = []goodSample{
 	{"composite-per-side.md", nil},
 	{"display-names-and-multiline-notes.md", nil},
 	{"simultaneous-close.md", []string{"simultaneous close"}},
@@ -56,51 +48,8 @@ var closeGoodSamples = []struct {
 	{"diagram-per-side.md", nil},
 }
 
-func TestCloseStatesBadSamples(t *testing.T) {
-	for _, tc := range closeBadSamples {
-		t.Run(tc.file, func(t *testing.T) {
-			res := checkFile(t, "close-states", filepath.Join("testdata", "close-states", "bad", tc.file))
-			if res.Passed {
-				t.Fatal("passed, want a failure")
-			}
-			for _, f := range res.Findings {
-				if f.Line == tc.line && containsAll(f.Message, tc.want) {
-					return
-				}
-			}
-			t.Errorf("no finding at line %d containing %q; findings:\n%s", tc.line, tc.want, dump(res))
-		})
-	}
-}
-
-func TestCloseStatesGoodSamples(t *testing.T) {
-	for _, tc := range closeGoodSamples {
-		t.Run(tc.file, func(t *testing.T) {
-			res := checkFile(t, "close-states", filepath.Join("testdata", "close-states", "good", tc.file))
-			if !res.Passed {
-				t.Fatalf("failed, want a pass; findings:\n%s", dump(res))
-			}
-			if len(res.Notes) != len(tc.notes) {
-				t.Fatalf("notes = %q, want %d about %q", res.Notes, len(tc.notes), tc.notes)
-			}
-			for i, want := range tc.notes {
-				if !strings.Contains(res.Notes[i], want) {
-					t.Errorf("note %q should be about %q", res.Notes[i], want)
-				}
-			}
-		})
-	}
-}
-
-func TestCloseStatesSamplesListed(t *testing.T) {
-	var bad, good []string
-	for _, tc := range closeBadSamples {
-		bad = append(bad, tc.file)
-	}
-	for _, tc := range closeGoodSamples {
-		good = append(good, tc.file)
-	}
-	assertSamplesListed(t, "close-states", bad, good)
+func TestCloseStatesSamples(t *testing.T) {
+	testSamples(t, "close-states", "close-states", closeBadSamples, closeGoodSamples)
 }
 
 // TestCloseStatesTemplateFails: the student's starting point fails, and its findings say
@@ -361,14 +310,4 @@ func TestUsualPath(t *testing.T) {
 	if got := usualPath(stLastAck, stTimeWait); got != nil {
 		t.Errorf("usualPath(LAST_ACK, TIME_WAIT) = %v, want none: CLOSED ends the connection", got)
 	}
-}
-
-// containsAll reports whether s holds every one of the parts.
-func containsAll(s string, parts []string) bool {
-	for _, p := range parts {
-		if !strings.Contains(s, p) {
-			return false
-		}
-	}
-	return true
 }

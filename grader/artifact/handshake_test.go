@@ -9,43 +9,36 @@ import (
 
 // badSamples are artifacts that must fail handshake-sequence, each with the finding that
 // says why: its line and a piece of its message.
-var badSamples = []struct {
-	file string
-	line int
-	want string
-}{
-	{"wrong-order.md", 8, "SYN-ACK comes before SYN (line 9)"},
-	{"ack-before-synack.md", 7, "ACK comes before the SYN-ACK (line 8)"},
-	{"missing-ack.md", 1, "no ACK from the client after the SYN-ACK"},
-	{"synack-client-to-server.md", 7, "SYN-ACK is drawn from Client to Kernel"},
-	{"missing-accept-queue.md", 3, "the accept queue is missing"},
-	{"missing-accept-call.md", 1, "accept() is missing"},
-	{"accept-before-ack.md", 6, "accept() comes before the handshake's ACK (line 9)"},
-	{"missing-saturation-note.md", 1, "no Note says where saturation drops or delays work"},
-	{"saturation-without-effect.md", 11, "says the queue is full but not what that does"},
-	{"todo-left.md", 11, "a TODO is left in the diagram"},
-	{"unterminated-fence.md", 3, "fence is never closed"},
-	{"no-mermaid-block.md", 0, "no ```mermaid block with a sequenceDiagram found; start from the template's block"},
-	{"flowchart-only.md", 0, "the block at line 2 is a flowchart"},
-	{"garbage-line.md", 6, "Mermaid cannot read `Client sends SYN to Kernel`"},
-	{"semicolon-in-text.md", 11, "Mermaid reads ; as the end of a line"},
-	{"unclosed-frame.md", 10, "this loop is never closed"},
-	{"unknown-participants.md", 1, "no participant is recognisable as the client"},
-	{"two-blocks.md", 12, "the most complete one, starting at line 12, is the one judged"},
-	{"empty.md", 0, "empty.md is empty"},
-	{"blank.md", 0, "blank.md is empty"},
+var badSamples = []badSample{
+	{"wrong-order.md", 8, []string{"SYN-ACK comes before SYN (line 9)"}},
+	{"ack-before-synack.md", 7, []string{"ACK comes before the SYN-ACK (line 8)"}},
+	{"missing-ack.md", 1, []string{"no ACK from the client after the SYN-ACK"}},
+	{"synack-client-to-server.md", 7, []string{"SYN-ACK is drawn from Client to Kernel"}},
+	{"missing-accept-queue.md", 3, []string{"the accept queue is missing"}},
+	{"missing-accept-call.md", 1, []string{"accept() is missing"}},
+	{"accept-before-ack.md", 6, []string{"accept() comes before the handshake's ACK (line 9)"}},
+	{"missing-saturation-note.md", 1, []string{"no Note says where saturation drops or delays work"}},
+	{"saturation-without-effect.md", 11, []string{"says the queue is full but not what that does"}},
+	{"todo-left.md", 11, []string{"a TODO is left in the diagram"}},
+	{"unterminated-fence.md", 3, []string{"fence is never closed"}},
+	{"no-mermaid-block.md", 0, []string{"no ```mermaid block with a sequenceDiagram found; start from the template's block"}},
+	{"flowchart-only.md", 0, []string{"the block at line 2 is a flowchart"}},
+	{"garbage-line.md", 6, []string{"Mermaid cannot read `Client sends SYN to Kernel`"}},
+	{"semicolon-in-text.md", 11, []string{"Mermaid reads ; as the end of a line"}},
+	{"unclosed-frame.md", 10, []string{"this loop is never closed"}},
+	{"unknown-participants.md", 1, []string{"no participant is recognisable as the client"}},
+	{"two-blocks.md", 12, []string{"the most complete one, starting at line 12, is the one judged"}},
+	{"empty.md", 0, []string{"empty.md is empty"}},
+	{"blank.md", 0, []string{"blank.md is empty"}},
 }
 
-// goodSamples are artifacts that must pass; syn says whether they draw the SYN queue
-// (which earns an encouraging note).
-var goodSamples = []struct {
-	file string
-	syn  bool
-}{
-	{"two-participants.md", false},
-	{"activation-and-frames.md", false},
-	{"queues-as-participants.md", true},
-	{"among-other-blocks.md", false},
+// goodSamples are artifacts that must pass; one that draws the SYN queue earns an
+// encouraging note.
+var goodSamples = []goodSample{
+	{"two-participants.md", nil},
+	{"activation-and-frames.md", nil},
+	{"queues-as-participants.md", []string{"SYN queue"}},
+	{"among-other-blocks.md", nil},
 }
 
 // checkFile runs the named check on a file and asserts what holds for every result.
@@ -87,48 +80,8 @@ func assertWellFormed(t *testing.T, res Result, content []byte) {
 	}
 }
 
-func TestHandshakeBadSamples(t *testing.T) {
-	for _, tc := range badSamples {
-		t.Run(tc.file, func(t *testing.T) {
-			res := checkFile(t, "handshake-sequence", filepath.Join("testdata", "handshake", "bad", tc.file))
-			if res.Passed {
-				t.Fatal("passed, want a failure")
-			}
-			for _, f := range res.Findings {
-				if f.Line == tc.line && strings.Contains(f.Message, tc.want) {
-					return
-				}
-			}
-			t.Errorf("no finding at line %d containing %q; findings:\n%s", tc.line, tc.want, dump(res))
-		})
-	}
-}
-
-func TestHandshakeGoodSamples(t *testing.T) {
-	for _, tc := range goodSamples {
-		t.Run(tc.file, func(t *testing.T) {
-			res := checkFile(t, "handshake-sequence", filepath.Join("testdata", "handshake", "good", tc.file))
-			if !res.Passed {
-				t.Fatalf("failed, want a pass; findings:\n%s", dump(res))
-			}
-			if got := len(res.Notes) > 0; got != tc.syn {
-				t.Errorf("SYN queue note present = %v, want %v (notes: %q)", got, tc.syn, res.Notes)
-			}
-		})
-	}
-}
-
-// TestHandshakeSamplesListed keeps testdata and the tables in step: a sample nobody
-// asserts on tests nothing.
-func TestHandshakeSamplesListed(t *testing.T) {
-	var bad, good []string
-	for _, tc := range badSamples {
-		bad = append(bad, tc.file)
-	}
-	for _, tc := range goodSamples {
-		good = append(good, tc.file)
-	}
-	assertSamplesListed(t, "handshake", bad, good)
+func TestHandshakeSamples(t *testing.T) {
+	testSamples(t, "handshake-sequence", "handshake", badSamples, goodSamples)
 }
 
 // assertSamplesListed checks that testdata/<dir>/bad and good hold exactly the files a

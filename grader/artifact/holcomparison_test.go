@@ -2,7 +2,6 @@ package artifact
 
 import (
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,11 +9,7 @@ import (
 
 // holBadSamples are artifacts that must fail hol-comparison, each with the finding that
 // says why: its line and pieces of its message.
-var holBadSamples = []struct {
-	file string
-	line int
-	want []string
-}{
+var holBadSamples = []badSample{
 	{"empty.md", 0, []string{"empty.md is empty", "one row each for HTTP/1.1, HTTP/2 and HTTP/3"}},
 	{"blank.md", 0, []string{"blank.md is empty"}},
 	{"no-table.md", 0, []string{"no comparison table found", "| Protocol | Connections | Streams stalled | Longest stall (ms) | Why |"}},
@@ -34,45 +29,10 @@ var holBadSamples = []struct {
 }
 
 // holGoodSamples are artifacts that must pass.
-var holGoodSamples = []string{"lenient.md", "per-protocol-commands.md"}
+var holGoodSamples = []goodSample{{"lenient.md", nil}, {"per-protocol-commands.md", nil}}
 
-func TestHOLBadSamples(t *testing.T) {
-	for _, tc := range holBadSamples {
-		t.Run(tc.file, func(t *testing.T) {
-			res := checkFile(t, "hol-comparison", filepath.Join("testdata", "holcomparison", "bad", tc.file))
-			if res.Passed {
-				t.Fatal("passed, want a failure")
-			}
-			for _, f := range res.Findings {
-				if f.Line == tc.line && containsAll(f.Message, tc.want) {
-					return
-				}
-			}
-			t.Errorf("no finding at line %d containing %q; findings:\n%s", tc.line, tc.want, dump(res))
-		})
-	}
-}
-
-func TestHOLGoodSamples(t *testing.T) {
-	for _, file := range holGoodSamples {
-		t.Run(file, func(t *testing.T) {
-			res := checkFile(t, "hol-comparison", filepath.Join("testdata", "holcomparison", "good", file))
-			if !res.Passed {
-				t.Fatalf("failed, want a pass; findings:\n%s", dump(res))
-			}
-			if len(res.Notes) != 0 {
-				t.Errorf("notes = %q, want none", res.Notes)
-			}
-		})
-	}
-}
-
-func TestHOLSamplesListed(t *testing.T) {
-	var bad []string
-	for _, tc := range holBadSamples {
-		bad = append(bad, tc.file)
-	}
-	assertSamplesListed(t, "holcomparison", bad, holGoodSamples)
+func TestHOLSamples(t *testing.T) {
+	testSamples(t, "hol-comparison", "holcomparison", holBadSamples, holGoodSamples)
 }
 
 func TestHOLRegistered(t *testing.T) {

@@ -2,7 +2,6 @@ package artifact
 
 import (
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,11 +9,7 @@ import (
 
 // transportBadSamples are artifacts that must fail transport-decision, each with the
 // finding that says why: its line and pieces of its message.
-var transportBadSamples = []struct {
-	file string
-	line int
-	want []string
-}{
+var transportBadSamples = []badSample{
 	{"empty.md", 0, []string{"empty.md is empty", "one row per message type"}},
 	{"blank.md", 0, []string{"blank.md is empty"}},
 	{"no-table.md", 0, []string{"no decision table found", "| Message type | Loss tolerance |"}},
@@ -42,60 +37,14 @@ var transportBadSamples = []struct {
 }
 
 // transportGoodSamples are artifacts that must pass, with the encouraging notes they earn.
-var transportGoodSamples = []struct {
-	file  string
-	notes []string
-}{
+var transportGoodSamples = []goodSample{
 	{"three-rows.md", nil},
 	{"quic-and-app-reliability.md", []string{"idempotency key"}},
 	{"split-tables.md", nil},
 }
 
-func TestTransportBadSamples(t *testing.T) {
-	for _, tc := range transportBadSamples {
-		t.Run(tc.file, func(t *testing.T) {
-			res := checkFile(t, "transport-decision", filepath.Join("testdata", "transport", "bad", tc.file))
-			if res.Passed {
-				t.Fatal("passed, want a failure")
-			}
-			for _, f := range res.Findings {
-				if f.Line == tc.line && containsAll(f.Message, tc.want) {
-					return
-				}
-			}
-			t.Errorf("no finding at line %d containing %q; findings:\n%s", tc.line, tc.want, dump(res))
-		})
-	}
-}
-
-func TestTransportGoodSamples(t *testing.T) {
-	for _, tc := range transportGoodSamples {
-		t.Run(tc.file, func(t *testing.T) {
-			res := checkFile(t, "transport-decision", filepath.Join("testdata", "transport", "good", tc.file))
-			if !res.Passed {
-				t.Fatalf("failed, want a pass; findings:\n%s", dump(res))
-			}
-			if len(res.Notes) != len(tc.notes) {
-				t.Fatalf("notes = %q, want %d about %q", res.Notes, len(tc.notes), tc.notes)
-			}
-			for i, want := range tc.notes {
-				if !strings.Contains(res.Notes[i], want) {
-					t.Errorf("note %q should be about %q", res.Notes[i], want)
-				}
-			}
-		})
-	}
-}
-
-func TestTransportSamplesListed(t *testing.T) {
-	var bad, good []string
-	for _, tc := range transportBadSamples {
-		bad = append(bad, tc.file)
-	}
-	for _, tc := range transportGoodSamples {
-		good = append(good, tc.file)
-	}
-	assertSamplesListed(t, "transport", bad, good)
+func TestTransportSamples(t *testing.T) {
+	testSamples(t, "transport-decision", "transport", transportBadSamples, transportGoodSamples)
 }
 
 func TestTransportRegistered(t *testing.T) {
