@@ -152,20 +152,7 @@ func junitCaseOf(cs *Case, c *Criterion) junitCase {
 		}
 	}
 	body = xmlSafe(body)
-	switch c.Status {
-	case Passed:
-		if body != "" {
-			tc.SystemOut = &junitText{Text: body}
-		}
-	case Failed:
-		tc.Failure = &junitResult{Message: msg, Type: "failed", Text: body}
-	case Skipped:
-		tc.Skipped = &junitResult{Message: msg, Text: body}
-	case Error:
-		tc.Error = &junitResult{Message: msg, Type: "error", Text: body}
-	default:
-		tc.Error = &junitResult{Message: xmlSafe(fmt.Sprintf("unknown status %q", c.Status)), Type: "error", Text: body}
-	}
+	tc.setOutcome(c.Status, msg, body)
 	return tc
 }
 
@@ -182,20 +169,7 @@ func junitArtifactCase(cs *Case) junitCase {
 		body += "Tags earned: " + strings.Join(a.Tags, ", ") + "\n"
 	}
 	body = xmlSafe(body)
-	switch a.Status {
-	case Passed:
-		if body != "" {
-			tc.SystemOut = &junitText{Text: body}
-		}
-	case Failed:
-		tc.Failure = &junitResult{Message: msg, Type: "failed", Text: body}
-	case Skipped:
-		tc.Skipped = &junitResult{Message: msg, Text: body}
-	case Error:
-		tc.Error = &junitResult{Message: msg, Type: "error", Text: body}
-	default:
-		tc.Error = &junitResult{Message: xmlSafe(fmt.Sprintf("unknown status %q", a.Status)), Type: "error", Text: body}
-	}
+	tc.setOutcome(a.Status, msg, body)
 	return tc
 }
 
@@ -230,4 +204,24 @@ func xmlSafe(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// setOutcome records a status on the test case the way JUnit readers expect:
+// a failure, a skip or an error with the headline and the body; a pass with
+// its body (evidence, tags) as the case's output.
+func (tc *junitCase) setOutcome(status Status, msg, body string) {
+	switch status {
+	case Passed:
+		if body != "" {
+			tc.SystemOut = &junitText{Text: body}
+		}
+	case Failed:
+		tc.Failure = &junitResult{Message: msg, Type: "failed", Text: body}
+	case Skipped:
+		tc.Skipped = &junitResult{Message: msg, Text: body}
+	case Error:
+		tc.Error = &junitResult{Message: msg, Type: "error", Text: body}
+	default:
+		tc.Error = &junitResult{Message: xmlSafe(fmt.Sprintf("unknown status %q", status)), Type: "error", Text: body}
+	}
 }
