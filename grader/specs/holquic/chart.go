@@ -32,7 +32,7 @@ func holChart(rows []holRow) string {
 	var b strings.Builder
 	b.WriteString("gantt\n")
 	fmt.Fprintf(&b, "    title One lost packet, %d streams: each stream's chunks (bar) and its longest wait, if %v or more (red)\n", e2eStreams, e2eStall)
-	b.WriteString("    dateFormat x\n    axisFormat %S.%L\n    todayMarker off\n")
+	b.WriteString("    dateFormat x\n    axisFormat %-S.%L s\n    todayMarker off\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "    section %s\n", protoNames[r.proto])
 		for _, s := range r.streams {
