@@ -6,13 +6,6 @@ import (
 	"time"
 )
 
-// streamLine is one stream of a measurement, as the client reported it: its
-// ID and each chunk's delay.
-type streamLine struct {
-	id       int
-	delaysMS []float64
-}
-
 // holChart draws the end-to-end measurement as a Mermaid gantt for report.md:
 // one section per protocol, one bar per stream from its first chunk's arrival
 // to its last, and under it, in red, the stream's longest wait for a chunk

@@ -12,8 +12,8 @@ func TestHolChart(t *testing.T) {
 	steady := []float64{21, 22, 21, 23, 22}  // arrivals 21, 42, 61, 83, 102
 	stalled := []float64{21, 22, 63, 44, 25} // arrivals 21, 42, 103, 104, 105: chunk 2 held back 41 ms, the next ones queued behind it
 	rows := []holRow{
-		{proto: h2, streams: []streamLine{{1, stalled}, {2, stalled}}},
-		{proto: h3, streams: []streamLine{{1, steady}, {2, stalled}}},
+		{proto: h2, streams: []streamLine{{1, stalled, 41}, {2, stalled, 41}}},
+		{proto: h3, streams: []streamLine{{1, steady, 2}, {2, stalled, 41}}},
 	}
 	got := holChart(rows)
 	for _, want := range []string{

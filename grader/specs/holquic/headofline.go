@@ -30,12 +30,35 @@ const (
 type holRow struct {
 	proto   string
 	stalled []int
-	longest float64
-	stalls  []string     // each stream's longest stall, as reported
-	lines   []string     // each stream's timeline (timeline)
-	streams []streamLine // each stream's delays, for the chart (holChart)
+	streams []streamLine // as the client reported them
 	drop    string       // the wire's drop event
 	command string
+}
+
+// streamLine is one stream of a measurement, as the client reported it: its
+// ID, each chunk's delay and its longest stall.
+type streamLine struct {
+	id             int
+	delaysMS       []float64
+	longestStallMS float64
+}
+
+// longest is the longest stall of any stream.
+func (r holRow) longest() float64 {
+	var most float64
+	for _, s := range r.streams {
+		most = max(most, s.longestStallMS)
+	}
+	return most
+}
+
+// timelines draws each stream's chunks, one line per stream (timeline).
+func (r holRow) timelines() []string {
+	lines := make([]string, len(r.streams))
+	for i, s := range r.streams {
+		lines[i] = fmt.Sprintf("stream %d  %s  longest stall %.1f ms", s.id, timeline(s.delaysMS), s.longestStallMS)
+	}
+	return lines
 }
 
 var _ = Describe("The server and the client together", Label(CaseLabel), func() {
@@ -70,10 +93,7 @@ var _ = Describe("The server and the client together", Label(CaseLabel), func() 
 			row := holRow{proto: proto, stalled: run.report.Stalled, command: run.describe(), drop: describeDrop(drops[0])}
 			for _, s := range run.report.Streams {
 				if s.LongestStallMS != nil && s.ID != nil {
-					row.longest = max(row.longest, *s.LongestStallMS)
-					row.stalls = append(row.stalls, fmt.Sprintf("%d: %.1f", *s.ID, *s.LongestStallMS))
-					row.lines = append(row.lines, fmt.Sprintf("stream %d  %s  longest stall %.1f ms", *s.ID, timeline(s.DelaysMS), *s.LongestStallMS))
-					row.streams = append(row.streams, streamLine{id: *s.ID, delaysMS: s.DelaysMS})
+					row.streams = append(row.streams, streamLine{id: *s.ID, delaysMS: s.DelaysMS, longestStallMS: *s.LongestStallMS})
 				}
 			}
 			rows = append(rows, row)
@@ -94,7 +114,7 @@ func checkPhysics(row holRow) {
 	// fail says what went wrong and draws the protocol's timelines under it,
 	// so that the terminal's summary shows where the streams stalled.
 	fail := func(format string, args ...any) {
-		suite.Failf("%s Your streams' chunks, one mark each (. on time, + 10 to 25 ms late, # 25 ms or more late):\n%s", fmt.Sprintf(format, args...), strings.Join(row.lines, "\n"))
+		suite.Failf("%s Your streams' chunks, one mark each (. on time, + 10 to 25 ms late, # 25 ms or more late):\n%s", fmt.Sprintf(format, args...), strings.Join(row.timelines(), "\n"))
 	}
 	switch n := len(row.stalled); {
 	case row.proto == h1 && n != 1:
@@ -169,16 +189,20 @@ func holTable(rows []holRow) string {
 		e2eStreams, e2eChunks, interval, oneWay, e2eStall)
 	b.WriteString("| Protocol | Streams stalled | Longest stall (ms) |\n|---|---|---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %d of %d %v | %.1f |\n", protoNames[r.proto], len(r.stalled), e2eStreams, slices.Clone(r.stalled), r.longest)
+		fmt.Fprintf(&b, "| %s | %d of %d %v | %.1f |\n", protoNames[r.proto], len(r.stalled), e2eStreams, slices.Clone(r.stalled), r.longest())
 	}
 	b.WriteString("\nEach stream's longest stall (ms):\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "  %s: %s\n", protoNames[r.proto], strings.Join(r.stalls, ", "))
+		stalls := make([]string, len(r.streams))
+		for i, s := range r.streams {
+			stalls[i] = fmt.Sprintf("%d: %.1f", s.id, s.longestStallMS)
+		}
+		fmt.Fprintf(&b, "  %s: %s\n", protoNames[r.proto], strings.Join(stalls, ", "))
 	}
 	fmt.Fprintf(&b, "\nTimelines (%s):\n", timelineGuide)
 	for _, r := range rows {
 		fmt.Fprintf(&b, "  %s, the wire dropped %s\n", protoNames[r.proto], r.drop)
-		for _, l := range r.lines {
+		for _, l := range r.timelines() {
 			b.WriteString("    " + l + "\n")
 		}
 	}
